@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from seglab.cli import main
+
+
+def test_misspelled_key_exits_2_naming_key_and_suggestion(tmp_path: Path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("name: x\nseeed: 1\ndata:\n  transactions: tx.parquet\n")
+    assert main(["report", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key 'seeed'; did you mean 'seed'?" in err
+    assert "Traceback" not in err
+
+
+def test_missing_customer_column_exits_2(tmp_path: Path, capsys):
+    pd.DataFrame({"order_date": ["2024-01-01"], "amount": [3.0]}).to_csv(
+        tmp_path / "tx.csv", index=False
+    )
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"name": "x", "data": {"transactions": "tx.csv"}}))
+    assert main(["validate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "customer_id not found. Columns found: order_date, amount" in err
+
+
+def test_synth_then_features(tmp_path: Path, small_config: Path, capsys):
+    assert main(["synth", "--customers", "30", "--seed", "4", "--out", str(tmp_path / "s")]) == 0
+    assert pd.read_parquet(tmp_path / "s" / "customers.parquet").shape[0] == 30
+    out = tmp_path / "f.csv"
+    assert (
+        main(
+            ["features", "--config", str(small_config), "--as-of", "2026-06-30", "--out", str(out)]
+        )
+        == 0
+    )
+    table = pd.read_csv(out)
+    assert table.columns[0] == "customer_id" and table["customer_id"].is_unique
+    assert (table["recency_days"] >= 0).all()
+
+
+def test_bad_as_of_exits_2(small_config: Path, tmp_path: Path, capsys):
+    assert (
+        main(
+            [
+                "features",
+                "--config",
+                str(small_config),
+                "--as-of",
+                "31/10/2026",
+                "--out",
+                str(tmp_path / "f.parquet"),
+            ]
+        )
+        == 2
+    )
+    assert "expected YYYY-MM-DD" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["synth", "validate", "features", "report"])
+def test_help_for_every_command(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: seglab" in capsys.readouterr().out

@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pytest
+
+from seglab.config import config_from_dict, load_config
+from seglab.errors import ConfigError
+
+MINIMAL = {"name": "x", "data": {"transactions": "tx.parquet"}}
+
+
+def test_misspelled_key_names_it_and_suggests_the_nearest():
+    raw = {"name": "x", "data": {"transactoins": "tx.parquet"}}
+    with pytest.raises(
+        ConfigError, match=r"unknown key 'data\.transactoins'; did you mean 'transactions'\?"
+    ):
+        config_from_dict(raw)
+
+
+def test_unknown_top_level_key_lists_known_keys():
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown key 'clustrng'; did you mean 'clustering'\?.*Known keys here: name, seed",
+    ):
+        config_from_dict({**MINIMAL, "clustrng": {}})
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path):
+    path = tmp_path / "sub" / "c.yaml"
+    path.parent.mkdir()
+    path.write_text("name: x\ndata:\n  transactions: ../raw/tx.csv\n  customers: /abs/c.parquet\n")
+    config = load_config(path)
+    assert config.data.transactions == (tmp_path / "raw" / "tx.csv").resolve()
+    assert config.data.customers == Path("/abs/c.parquet")
+    assert config.source == path.resolve()
+
+
+def test_config_is_frozen():
+    config = config_from_dict(MINIMAL)
+    with pytest.raises(ValueError, match="frozen"):
+        config.seed = 3
+
+
+def test_bad_value_names_key_and_value():
+    with pytest.raises(ConfigError, match=r"key 'clustering\.k'.*'abc'"):
+        config_from_dict({**MINIMAL, "clustering": {"k": "abc"}})
+
+
+def test_unknown_scaler_lists_known_ones():
+    with pytest.raises(
+        ConfigError, match=r"unknown scaler 'zscore'.*Known: log_standard, standard"
+    ):
+        config_from_dict({**MINIMAL, "clustering": {"scaling": "zscore"}})
+
+
+def test_unknown_feature_suggests():
+    with pytest.raises(
+        ConfigError, match=r"unknown feature 'recency'; did you mean 'recency_days'"
+    ):
+        config_from_dict({**MINIMAL, "clustering": {"features": ["recency"]}})
+
+
+def test_unknown_contract_column_in_mapping():
+    raw = {"name": "x", "data": {"transactions": "t.csv", "columns": {"customerid": "Cust"}}}
+    with pytest.raises(
+        ConfigError, match=r"'customerid' is not a contract column; did you mean 'customer_id'"
+    ):
+        config_from_dict(raw)
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_shipped_default_config_is_valid():
+    config = load_config(Path(__file__).parents[1] / "configs" / "default.yaml")
+    assert config.name == "default"
+    assert config.data.synthetic is not None
+    assert config.data.synthetic.customers == 20_000

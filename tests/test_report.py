@@ -1,0 +1,64 @@
+"""End-to-end: render reports with papermill and check the artefacts."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from seglab.cli import main
+from seglab.report import render_report
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, config_writer) -> Path:
+    folder = tmp_path_factory.mktemp("run")
+    config = config_writer(folder)
+    return render_report(config, out_root=folder / "reports")
+
+
+def test_report_has_embedded_figures_and_no_code(rendered: Path):
+    assert rendered.name == "2026-10-31" and rendered.parent.name == "small"
+    html = (rendered / "report.html").read_text()
+    assert html.count('src="data:image/png;base64,') >= 2
+    assert "run_segmentation(" not in html  # input cells are hidden
+    assert "Customer segmentation report" in html
+
+
+def test_artefacts(rendered: Path):
+    segments = pd.read_parquet(rendered / "segments.parquet")
+    customers = pd.read_parquet(rendered.parents[2] / "data" / "customers.parquet")
+    assert segments["customer_id"].is_unique
+    assert set(segments["customer_id"]) == set(customers["customer_id"])
+    assert set(segments["cluster"]) == set(range(4))
+    run = json.loads((rendered / "run.json").read_text())
+    assert run["seed"] == 0 and run["as_of"] == "2026-10-31"
+    assert len(run["data_fingerprint"]) == 64
+    assert run["packages"]["pandas"] and run["config"]["name"] == "small"
+    assert {"load", "features", "cluster"} <= run["timings"]["steps"].keys()
+    assert (rendered / "10-report.ipynb").is_file()
+
+
+def test_second_run_gives_identical_segments(rendered: Path):
+    before = (rendered / "segments.parquet").read_bytes()
+    again = render_report(rendered.parents[2] / "config.yaml", out_root=rendered.parents[1])
+    assert again == rendered
+    assert (again / "segments.parquet").read_bytes() == before
+
+
+def test_failed_run_keeps_the_last_good_report(rendered: Path, capsys):
+    config = rendered.parents[2] / "config.yaml"
+    raw = yaml.safe_load(config.read_text())
+    raw["data"]["transactions"] = "data/customers.parquet"  # no order_date nor amount
+    broken = config.with_name("broken.yaml")
+    broken.write_text(yaml.safe_dump(raw))
+    good = (rendered / "report.html").read_bytes()
+    code = main(["report", "--config", str(broken), "--out", str(rendered.parents[1])])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "SchemaError" in err and "order_date" in err and "Columns found: customer_id" in err
+    assert (rendered / "report.html").read_bytes() == good
+    assert (rendered.parent / "failed" / "2026-10-31" / "10-report.ipynb").is_file()
