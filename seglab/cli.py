@@ -58,7 +58,8 @@ def _features(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     as_of = resolve_as_of(config, args.as_of)
-    table = compute_features(io.load(config.data).transactions, as_of).reset_index()
+    transactions = io.load(config.data).transactions
+    table = compute_features(transactions, as_of, options=config.features.options()).reset_index()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":

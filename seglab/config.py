@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from seglab.errors import ConfigError
 from seglab.registry import suggest
 
 __all__ = [
+    "CleaningConfig",
     "ClusteringConfig",
     "Config",
     "DataConfig",
+    "FeaturesConfig",
     "SyntheticConfig",
     "config_from_dict",
     "load_config",
@@ -38,7 +48,7 @@ CONTRACT_COLUMNS = (
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 def _resolve(value: Path | None, info: ValidationInfo) -> Path | None:
@@ -57,6 +67,25 @@ class SyntheticConfig(_Section):
     end: dt.date = dt.date(2026, 10, 31)
 
 
+class CleaningConfig(_Section):
+    """The cleaning policy. Unset values (None) take the preset's default, else the general one.
+
+    Every rule is counted in the cleaning account: rows and revenue it matched and removed.
+    """
+
+    return_prefix: str | None = None
+    """Order ids starting with this mark returns (preset: "C"); "" or unset: negative amounts."""
+    cancellations: Literal["net", "drop"] = "net"
+    """Returns are netted against revenue (and feed the returns features) or dropped."""
+    non_product_codes: tuple[str, ...] | None = None
+    """Product ids that are not products (postage, fees); a trailing * matches a prefix."""
+    drop_non_positive_prices: bool = True
+    drop_duplicates: bool = False
+    """Exact duplicate lines are kept by default (they may be genuine repeated scans)."""
+    logistic_minimum: float = Field(0.0, ge=0)
+    """Orders worth less than this are ignored for every feature (SEGMENTS.md, scheme 1)."""
+
+
 class DataConfig(_Section):
     """Where the transactions (and optional customer attributes) are and how to read them."""
 
@@ -64,6 +93,7 @@ class DataConfig(_Section):
     customers: Path | None = None
     preset: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
+    cleaning: CleaningConfig = CleaningConfig()
     synthetic: SyntheticConfig | None = None
 
     _resolve_paths = field_validator("transactions", "customers")(_resolve)
@@ -80,31 +110,45 @@ class DataConfig(_Section):
         return columns
 
 
+class FeaturesConfig(_Section):
+    """How customer features are computed, and the analyst's own named feature sets."""
+
+    window_months: int | None = Field(None, ge=1)
+    growth_months: int = Field(6, ge=1)
+    recent_days: int = Field(91, ge=1)
+    sets: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @field_validator("sets")
+    @classmethod
+    def _known_features(cls, sets: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        from seglab.features import FEATURES
+
+        for name, members in sets.items():
+            if not members:
+                raise ValueError(f"feature set '{name}' is empty; name at least one feature")
+            for member in members:
+                _check_registered(FEATURES, member)
+        return sets
+
+    def options(self):
+        """The computation options as :class:`seglab.features.FeatureOptions`."""
+        from seglab.features import FeatureOptions
+
+        return FeatureOptions(
+            window_months=self.window_months,
+            growth_months=self.growth_months,
+            recent_days=self.recent_days,
+        )
+
+
 class ClusteringConfig(_Section):
     """The one clustering solution the report shows."""
 
-    features: tuple[str, ...] = (
-        "recency_days",
-        "frequency",
-        "monetary_total",
-        "monetary_mean",
-        "tenure_days",
-    )
+    feature_set: str = "value"
     scaling: str = "log_standard"
     algorithm: str = "kmeans"
     k: int = Field(7, ge=1)
     n_init: int = Field(10, ge=1)
-
-    @field_validator("features")
-    @classmethod
-    def _known_features(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from seglab.features import FEATURES
-
-        if not names:
-            raise ValueError("name at least one feature")
-        for name in names:
-            _check_registered(FEATURES, name)
-        return names
 
     @field_validator("scaling")
     @classmethod
@@ -136,8 +180,26 @@ class Config(_Section):
     seed: int = 0
     as_of: dt.date | None = None
     data: DataConfig
+    features: FeaturesConfig = FeaturesConfig()
     clustering: ClusteringConfig = ClusteringConfig()
     source: Path | None = None
+
+    @model_validator(mode="after")
+    def _known_feature_set(self) -> Config:
+        from seglab.features import resolve_feature_set
+
+        try:
+            resolve_feature_set(self.clustering.feature_set, self.features.sets)
+        except ConfigError as exc:
+            raise ValueError(f"clustering.feature_set: {exc}") from None
+        return self
+
+    @property
+    def clustering_features(self) -> tuple[str, ...]:
+        """The features of the clustering's feature set."""
+        from seglab.features import resolve_feature_set
+
+        return resolve_feature_set(self.clustering.feature_set, self.features.sets)
 
 
 def config_from_dict(raw: dict[str, Any], *, base_dir: str | Path = ".", source: str = "config"):

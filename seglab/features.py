@@ -1,30 +1,73 @@
 """Customer features as of a date, computed with Ibis on an embedded DuckDB engine.
 
-Each feature is registered with a one-line definition, a unit and the dimension it describes.
+Every feature is registered with a one-line definition, a unit and the dimension it describes;
+named feature sets pick columns for clustering. The computation is lazy Ibis over the cleaned
+transactions (read straight from Parquet or CSV by :mod:`seglab.io`), so a log larger than
+memory works; only the customer table is materialised.
+
+Conventions, shared by every feature: a customer is in scope when they have at least one purchase
+(a line not flagged ``is_return``) on or before ``as_of`` (and inside the look-back window when one
+is set). Days are calendar days between purchase dates (times of day are ignored). Purchases and
+returns are separated by the loader's ``is_return`` flag: returns reduce net revenue and feed the
+returns features, and are never counted as orders.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
-from seglab.errors import DataError
+from seglab.errors import ConfigError, DataError, SeglabWarning
 from seglab.registry import Registry
 
-__all__ = ["FEATURES", "Feature", "compute_features"]
+__all__ = [
+    "DEFAULT_FEATURE_SETS",
+    "FEATURES",
+    "Feature",
+    "FeatureOptions",
+    "compute_features",
+    "describe_features",
+    "resolve_feature_set",
+]
+
+DAYS_PER_MONTH = 30.4375  # 365.25 / 12
 
 
 @dataclass(frozen=True)
 class Feature:
-    """A named customer feature and what it means."""
+    """A named customer feature: what it means, its unit, its dimension, the columns it needs."""
 
     name: str
     definition: str
     unit: str
     dimension: str
+    needs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeatureOptions:
+    """How features are computed: look-back window and the periods of the trend features.
+
+    Parameters
+    ----------
+    window_months : int, optional
+        Only transactions in the last `window_months` months up to ``as_of`` count; all history
+        when None.
+    growth_months : int
+        Length of the two periods compared by ``revenue_growth``.
+    recent_days : int
+        Length of the recent period of ``revenue_last_quarter`` and ``orders_last_quarter``.
+    """
+
+    window_months: int | None = None
+    growth_months: int = 6
+    recent_days: int = 91
 
 
 FEATURES: Registry[Feature] = Registry("feature")
@@ -32,63 +75,429 @@ for _feature in (
     Feature("recency_days", "days from the last purchase to as_of", "days", "recency"),
     Feature(
         "frequency",
-        "number of orders (distinct order ids, or distinct purchase days without order ids)",
+        "number of orders: distinct order ids, or distinct purchase days without order ids",
         "orders",
         "frequency",
     ),
-    Feature("monetary_total", "net revenue up to as_of", "currency", "monetary"),
+    Feature("frequency_days", "number of distinct purchase days", "days", "frequency"),
+    Feature("monetary_total", "net revenue: purchases minus returns", "currency", "monetary"),
     Feature(
         "monetary_mean", "average order value: monetary_total / frequency", "currency", "monetary"
     ),
     Feature("tenure_days", "days from the first purchase to as_of", "days", "tenure"),
+    Feature(
+        "orders_per_month",
+        "frequency per month of tenure (tenure counted as at least one month)",
+        "orders / month",
+        "frequency",
+    ),
+    Feature("active_months", "calendar months with a purchase", "months", "regularity"),
+    Feature(
+        "interpurchase_mean_days",
+        "mean gap between consecutive purchase days (tenure_days with one purchase day)",
+        "days",
+        "regularity",
+    ),
+    Feature(
+        "interpurchase_median_days",
+        "median gap between consecutive purchase days (tenure_days with one purchase day)",
+        "days",
+        "regularity",
+    ),
+    Feature(
+        "interpurchase_cv",
+        "population std / mean of the gaps between purchase days (0 with fewer than two gaps)",
+        "ratio",
+        "regularity",
+    ),
+    Feature(
+        "revenue_cv",
+        "coefficient of variation of purchase revenue per calendar month, from the first "
+        "purchase month to as_of's month, months without purchases counting as zero",
+        "ratio",
+        "regularity",
+    ),
+    Feature(
+        "revenue_last_period",
+        "purchase revenue in the last growth period (growth_months) up to as_of",
+        "currency",
+        "trend",
+    ),
+    Feature(
+        "revenue_previous_period",
+        "purchase revenue in the growth period before the last one",
+        "currency",
+        "trend",
+    ),
+    Feature(
+        "revenue_growth",
+        "symmetric growth (last - previous) / mean(last, previous) of the two periods' revenue; "
+        "in [-2, 2], 0 when both are zero",
+        "ratio",
+        "trend",
+    ),
+    Feature(
+        "revenue_last_quarter",
+        "purchase revenue in the last recent_days (default 91) days up to as_of",
+        "currency",
+        "trend",
+    ),
+    Feature(
+        "orders_last_quarter",
+        "orders in the last recent_days (default 91) days up to as_of",
+        "orders",
+        "trend",
+    ),
+    Feature(
+        "revenue_share",
+        "monetary_total / total monetary_total of all customers in scope",
+        "share",
+        "monetary",
+    ),
+    Feature("product_breadth", "distinct products bought", "products", "breadth", ("product_id",)),
+    Feature(
+        "category_breadth", "distinct categories bought", "categories", "breadth", ("category",)
+    ),
+    Feature("returns_rate", "returned revenue / gross purchase revenue", "share", "returns"),
+    Feature(
+        "returned_orders",
+        "return (cancellation) orders: distinct order ids, or days without order ids",
+        "orders",
+        "returns",
+    ),
+    Feature(
+        "btyd_frequency",
+        "buy-till-you-die frequency: repeat purchase days (distinct purchase days - 1)",
+        "days",
+        "frequency",
+    ),
+    Feature(
+        "btyd_recency",
+        "buy-till-you-die recency: days from the first to the last purchase",
+        "days",
+        "recency",
+    ),
+    Feature(
+        "btyd_T", "buy-till-you-die age: days from the first purchase to as_of", "days", "tenure"
+    ),
+    Feature(
+        "btyd_monetary",
+        "buy-till-you-die monetary value: mean revenue of repeat purchase days (0 without any)",
+        "currency",
+        "monetary",
+    ),
 ):
     FEATURES.register(_feature.name, _feature)
 
+DEFAULT_FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "rfm": ("recency_days", "frequency", "monetary_total"),
+    "value": ("recency_days", "frequency", "monetary_total", "monetary_mean", "tenure_days"),
+    "behaviour": (
+        "orders_per_month",
+        "interpurchase_median_days",
+        "interpurchase_cv",
+        "monetary_mean",
+        "product_breadth",
+        "returns_rate",
+    ),
+    "trend": ("recency_days", "revenue_growth", "revenue_cv", "active_months"),
+    "full": tuple(FEATURES.names()),
+}
+
+
+def resolve_feature_set(name: str, extra_sets: dict[str, Sequence[str]] | None = None) -> tuple:
+    """The features of the set called `name`, from the defaults or the config's extra sets.
+
+    >>> resolve_feature_set("rfm")
+    ('recency_days', 'frequency', 'monetary_total')
+    """
+    sets = {**DEFAULT_FEATURE_SETS, **{k: tuple(v) for k, v in (extra_sets or {}).items()}}
+    registry: Registry[tuple[str, ...]] = Registry("feature set")
+    for set_name, members in sets.items():
+        registry.register(set_name, members)
+    return registry.get(name)
+
+
+def describe_features(names: Iterable[str] | None = None) -> pd.DataFrame:
+    """Definitions of the named features (all by default): dimension, unit, definition.
+
+    >>> describe_features(["recency_days"]).loc["recency_days", "unit"]
+    'days'
+    """
+    names = list(names) if names is not None else FEATURES.names()
+    rows = [FEATURES.get(name) for name in names]
+    return pd.DataFrame(
+        {
+            "dimension": [f.dimension for f in rows],
+            "unit": [f.unit for f in rows],
+            "definition": [f.definition for f in rows],
+        },
+        index=pd.Index(names, name="feature"),
+    )
+
 
 def compute_features(
-    transactions: pd.DataFrame, as_of: dt.date, names: tuple[str, ...] | list[str] | None = None
+    transactions: ir.Table | pd.DataFrame,
+    as_of: dt.date,
+    names: Iterable[str] | None = None,
+    *,
+    options: FeatureOptions = FeatureOptions(),
 ) -> pd.DataFrame:
-    """Compute customer features from contract-shaped transactions on or before `as_of`.
+    """Compute customer features from clean transactions on or before `as_of`.
 
     Parameters
     ----------
-    transactions : DataFrame
-        Clean transactions (``customer_id``, ``order_date``, ``amount``, optional ``order_id``).
+    transactions : ibis Table or DataFrame
+        Contract columns ``customer_id``, ``order_date``, ``amount``; optional ``order_id``,
+        ``product_id``, ``category`` and ``is_return`` (without it, negative amounts are returns).
     as_of : date
-        The report date; transactions after it are ignored.
-    names : sequence of str, optional
-        Features to return, in this order; all registered ones by default.
+        The report date; later transactions are ignored, the whole of this day counts.
+    names : iterable of str, optional
+        Features to return, in this order; every feature the data supports by default.
+    options : FeatureOptions
+        Look-back window and trend periods.
 
     Returns
     -------
     DataFrame
-        One row per customer with a purchase on or before `as_of`, indexed by ``customer_id``
-        (sorted), one float64 column per feature.
+        One row per customer in scope, indexed by ``customer_id`` (sorted), float64 columns.
     """
-    names = list(names) if names is not None else FEATURES.names()
-    for name in names:
-        FEATURES.get(name)
-    table = ibis.memtable(transactions)
-    in_scope = table.filter(table.order_date < ibis.timestamp(as_of + dt.timedelta(days=1)))
-    purchase_day = in_scope.order_date.date()
-    order_key = in_scope.order_id if "order_id" in transactions.columns else purchase_day
-    per_customer = in_scope.group_by("customer_id").aggregate(
-        first_day=purchase_day.min(),
-        last_day=purchase_day.max(),
-        frequency=order_key.nunique(),
-        monetary_total=in_scope.amount.sum(),
-    )
-    report_day = ibis.date(as_of)
-    features = per_customer.mutate(
-        recency_days=report_day.delta(per_customer.last_day, unit="day"),
-        tenure_days=report_day.delta(per_customer.first_day, unit="day"),
-        monetary_mean=per_customer.monetary_total / per_customer.frequency,
-    ).order_by("customer_id")
-    frame = features.select("customer_id", *names).to_pandas()
+    table = transactions if isinstance(transactions, ir.Table) else ibis.memtable(transactions)
+    columns = set(table.columns)
+    names = _check_names(names, columns)
+    if "is_return" not in columns:
+        table = table.mutate(is_return=table.amount < 0)
+    in_scope = _in_window(table, as_of, options)
+    per_customer = _aggregate(in_scope, as_of, options, names)
+    frame = per_customer.select("customer_id", *names).order_by("customer_id").to_pandas()
     if frame.empty:
-        first = transactions["order_date"].min()
-        raise DataError(
+        raise DataError(_empty_message(table, as_of, options))
+    _warn_about_returns_only(in_scope, len(frame))
+    return frame.set_index("customer_id").astype("float64")
+
+
+def _check_names(names: Iterable[str] | None, columns: set[str]) -> list[str]:
+    if names is None:
+        return [n for n in FEATURES.names() if set(FEATURES.get(n).needs) <= columns]
+    names = list(names)
+    for name in names:
+        missing = set(FEATURES.get(name).needs) - columns
+        if missing:
+            raise ConfigError(
+                f"feature '{name}' needs the column(s) {', '.join(sorted(missing))}, which the "
+                "transactions do not have; map them under data.columns or drop the feature"
+            )
+    return names
+
+
+def _in_window(table: ir.Table, as_of: dt.date, options: FeatureOptions) -> ir.Table:
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    condition = table.order_date < end
+    if options.window_months is not None:
+        start = end - pd.DateOffset(months=options.window_months)
+        condition &= table.order_date >= start.to_pydatetime()
+    return table.filter(condition)
+
+
+def _empty_message(table: ir.Table, as_of: dt.date, options: FeatureOptions) -> str:
+    first = table.order_date.min().to_pandas()
+    if pd.isna(first):
+        return "there are no purchases at all; check the data and the cleaning account"
+    if first.date() > as_of:
+        return (
             f"no transactions on or before as_of {as_of}; the first is on {first:%Y-%m-%d}. "
             "Choose a later as_of."
         )
-    return frame.set_index("customer_id").astype("float64")
+    return (
+        f"no purchases in the {options.window_months}-month window up to as_of {as_of}; "
+        "widen features.window_months or choose another as_of"
+    )
+
+
+# The intermediate tables each feature reads besides the per-customer day summary; only the
+# ones the requested features need are built, so a narrow request runs a narrow query.
+_INTERMEDIATES = {
+    "frequency": {"orders"},
+    "monetary_total": {"returns"},
+    "monetary_mean": {"orders", "returns"},
+    "orders_per_month": {"orders"},
+    "active_months": {"months"},
+    "interpurchase_median_days": {"gaps"},
+    "interpurchase_cv": {"gaps"},
+    "revenue_cv": {"months"},
+    "revenue_last_period": {"orders"},
+    "revenue_previous_period": {"orders"},
+    "revenue_growth": {"orders"},
+    "revenue_last_quarter": {"orders"},
+    "orders_last_quarter": {"orders"},
+    "revenue_share": {"returns"},
+    "product_breadth": {"orders"},
+    "category_breadth": {"orders"},
+    "returns_rate": {"returns"},
+    "returned_orders": {"returns"},
+}
+
+
+def _aggregate(
+    table: ir.Table, as_of: dt.date, options: FeatureOptions, names: list[str]
+) -> ir.Table:
+    """The requested features as one lazy Ibis table, one row per customer with a purchase."""
+    columns = set(table.columns)
+    needed = set().union(*(_INTERMEDIATES.get(name, set()) for name in names))
+    table = table.mutate(day=table.order_date.date())
+    order_key = "order_id" if "order_id" in columns else "day"
+    purchases = table.filter(~table.is_return)
+
+    days = purchases.group_by("customer_id", "day").aggregate(day_revenue=purchases.amount.sum())
+    result = days.group_by("customer_id").aggregate(
+        first_day=days.day.min(),
+        last_day=days.day.max(),
+        frequency_days=days.count(),
+        gross=days.day_revenue.sum(),
+        first_day_revenue=days.day_revenue.argmin(days.day),
+    )
+    parts = []
+    if "orders" in needed:
+        parts.append(_orders(purchases, as_of, options, order_key, columns))
+    if "gaps" in needed:
+        previous_day = days.day.lag().over(group_by="customer_id", order_by="day")
+        gaps = days.mutate(gap=days.day.delta(previous_day, unit="day"))
+        parts.append(
+            gaps.group_by("customer_id").aggregate(
+                gap_median=gaps.gap.median(), gap_std=gaps.gap.std(how="pop")
+            )
+        )
+    if "months" in needed:
+        month = purchases.order_date.truncate("M").date()
+        months = purchases.group_by("customer_id", month=month).aggregate(
+            revenue=purchases.amount.sum()
+        )
+        parts.append(
+            months.group_by("customer_id").aggregate(
+                active_months=months.count(),
+                first_month=months.month.min(),
+                revenue_sum=months.revenue.sum(),
+                revenue_sum_squares=(months.revenue * months.revenue).sum(),
+            )
+        )
+    if "returns" in needed:
+        returns = table.filter(table.is_return)
+        returned = returns.group_by("customer_id").aggregate(
+            returned=-returns.amount.sum(), returned_orders=returns[order_key].nunique()
+        )
+        parts.append(returned)
+    for part in parts:
+        joined = result.left_join(part, "customer_id")
+        result = joined.select(*result.columns, *(c for c in part.columns if c != "customer_id"))
+    if "returns" in needed:
+        result = result.mutate(
+            returned=result.returned.fill_null(0),
+            returned_orders=result.returned_orders.fill_null(0),
+        )
+    report_day = ibis.date(as_of)
+    return result.mutate(**{name: _FORMULAS[name](result, report_day) for name in names})
+
+
+def _orders(
+    purchases: ir.Table, as_of: dt.date, options: FeatureOptions, order_key: str, columns: set
+) -> ir.Table:
+    """Per-customer order counts, period revenues and breadth."""
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    last_start = (end - pd.DateOffset(months=options.growth_months)).to_pydatetime()
+    previous_start = (end - pd.DateOffset(months=2 * options.growth_months)).to_pydatetime()
+    recent_start = end - dt.timedelta(days=options.recent_days)
+    when, amount = purchases.order_date, purchases.amount
+    optional = {}
+    if "product_id" in columns:
+        optional["product_breadth"] = purchases.product_id.nunique()
+    if "category" in columns:
+        optional["category_breadth"] = purchases.category.nunique()
+    return purchases.group_by("customer_id").aggregate(
+        frequency=purchases[order_key].nunique(),
+        revenue_last_period=amount.sum(where=when >= last_start).fill_null(0),
+        revenue_previous_period=amount.sum(
+            where=(when >= previous_start) & (when < last_start)
+        ).fill_null(0),
+        revenue_last_quarter=amount.sum(where=when >= recent_start).fill_null(0),
+        orders_last_quarter=purchases[order_key].nunique(where=when >= recent_start),
+        **optional,
+    )
+
+
+def _tenure(t: ir.Table, day: ir.DateScalar) -> ir.IntegerValue:
+    return day.delta(t.first_day, unit="day")
+
+
+def _net(t: ir.Table) -> ir.FloatingValue:
+    return t.gross - t.returned
+
+
+def _mean_gap(t: ir.Table, day: ir.DateScalar) -> ir.FloatingValue:
+    single = t.frequency_days == 1
+    return single.ifelse(
+        _tenure(t, day), t.last_day.delta(t.first_day, unit="day") / (t.frequency_days - 1)
+    )
+
+
+def _revenue_cv(t: ir.Table, day: ir.DateScalar) -> ir.FloatingValue:
+    n_months = day.truncate("M").delta(t.first_month, unit="month") + 1
+    mean = t.revenue_sum / n_months
+    variance = (t.revenue_sum_squares / n_months - mean * mean).clip(lower=0)
+    return (mean > 0).ifelse(variance.sqrt() / mean, 0)
+
+
+def _growth(t: ir.Table) -> ir.FloatingValue:
+    both = t.revenue_last_period + t.revenue_previous_period
+    return (both > 0).ifelse(2 * (t.revenue_last_period - t.revenue_previous_period) / both, 0)
+
+
+def _btyd_monetary(t: ir.Table) -> ir.FloatingValue:
+    repeat_days = t.frequency_days - 1
+    return (repeat_days > 0).ifelse((t.gross - t.first_day_revenue) / repeat_days, 0)
+
+
+_FORMULAS = {
+    "recency_days": lambda t, day: day.delta(t.last_day, unit="day"),
+    "frequency": lambda t, day: t.frequency,
+    "frequency_days": lambda t, day: t.frequency_days,
+    "monetary_total": lambda t, day: _net(t),
+    "monetary_mean": lambda t, day: _net(t) / t.frequency,
+    "tenure_days": _tenure,
+    "orders_per_month": lambda t, day: (
+        t.frequency * DAYS_PER_MONTH / ibis.greatest(_tenure(t, day), DAYS_PER_MONTH)
+    ),
+    "active_months": lambda t, day: t.active_months,
+    "interpurchase_mean_days": _mean_gap,
+    "interpurchase_median_days": lambda t, day: (t.frequency_days == 1).ifelse(
+        _tenure(t, day), t.gap_median
+    ),
+    "interpurchase_cv": lambda t, day: ((_mean_gap(t, day) > 0) & (t.frequency_days > 1)).ifelse(
+        t.gap_std / _mean_gap(t, day), 0
+    ),
+    "revenue_cv": _revenue_cv,
+    "revenue_last_period": lambda t, day: t.revenue_last_period,
+    "revenue_previous_period": lambda t, day: t.revenue_previous_period,
+    "revenue_growth": lambda t, day: _growth(t),
+    "revenue_last_quarter": lambda t, day: t.revenue_last_quarter,
+    "orders_last_quarter": lambda t, day: t.orders_last_quarter,
+    "revenue_share": lambda t, day: _net(t) / _net(t).sum().over(ibis.window()),
+    "product_breadth": lambda t, day: t.product_breadth,
+    "category_breadth": lambda t, day: t.category_breadth,
+    "returns_rate": lambda t, day: (t.gross > 0).ifelse(t.returned / t.gross, 0),
+    "returned_orders": lambda t, day: t.returned_orders,
+    "btyd_frequency": lambda t, day: t.frequency_days - 1,
+    "btyd_recency": lambda t, day: t.last_day.delta(t.first_day, unit="day"),
+    "btyd_T": _tenure,
+    "btyd_monetary": lambda t, day: _btyd_monetary(t),
+}
+
+
+def _warn_about_returns_only(in_scope: ir.Table, n_customers: int) -> None:
+    everyone = in_scope.customer_id.nunique().to_pandas()
+    if everyone > n_customers:
+        warnings.warn(
+            f"{everyone - n_customers} customer(s) have only returns up to as_of and no purchase; "
+            "they are out of scope (no features, no segment)",
+            SeglabWarning,
+            stacklevel=3,
+        )

@@ -1,6 +1,8 @@
 """Read transactions and customer attributes, apply the contract and the cleaning policy.
 
-The embedded default dataset is generated here on first use (see ``data.synthetic`` in the config).
+Parquet and CSV files are read lazily by DuckDB through Ibis (nothing is loaded into pandas), so
+a transaction log larger than memory works; Excel files are small by nature and go through
+pandas. The embedded default dataset is generated here on first use (``data.synthetic``).
 """
 
 from __future__ import annotations
@@ -12,50 +14,49 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 from seglab import synth
 from seglab.config import DataConfig
 from seglab.errors import DataError, SchemaError
-from seglab.schema import CleaningAccount, apply_contract, normalise_ids, resolve_mapping
+from seglab.schema import CleaningAccount, CleaningPolicy, apply_contract, clean, resolve_mapping
 
-__all__ = ["LoadedData", "ensure_synthetic", "fingerprint", "load", "read_table"]
+__all__ = ["LoadedData", "ensure_synthetic", "fingerprint", "load", "load_customers", "read_table"]
 
 log = logging.getLogger(__name__)
 
-READERS = {
-    ".parquet": pd.read_parquet,
-    ".csv": pd.read_csv,
-    ".xlsx": pd.read_excel,
-}
+FORMATS = (".parquet", ".csv", ".xlsx")
 
 
 @dataclass(frozen=True)
 class LoadedData:
-    """Clean contract-shaped transactions, optional attributes, and the cleaning account."""
+    """Clean contract-shaped transactions (lazy), optional attributes, and the cleaning account."""
 
-    transactions: pd.DataFrame
+    transactions: ir.Table
     customers: pd.DataFrame | None
     cleaning: CleaningAccount
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a Parquet, CSV or Excel file into a DataFrame; errors name the file and the fix."""
+def read_table(path: str | Path, connection: ibis.BaseBackend | None = None) -> ir.Table:
+    """Open a Parquet, CSV or Excel file as an Ibis table; errors name the file and the fix."""
     path = Path(path)
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
         raise SchemaError(
-            f"'{path}': cannot read '{path.suffix}' files; use one of {', '.join(READERS)}"
+            f"'{path}': cannot read '{path.suffix}' files; use one of {', '.join(FORMATS)}"
         )
     if not path.is_file():
         raise DataError(f"'{path}' does not exist; check data.transactions / data.customers")
-    try:
-        frame = reader(path)
-    except pd.errors.EmptyDataError:
-        frame = pd.DataFrame()
-    if frame.shape[0] == 0:
-        raise DataError(f"'{path}' holds no rows; point the config at a file with transactions")
-    return frame
+    if path.stat().st_size == 0:
+        raise DataError(f"'{path}' is empty; point the config at a file with transactions")
+    connection = connection or ibis.duckdb.connect()
+    if suffix == ".xlsx":
+        return ibis.memtable(pd.read_excel(path))
+    if suffix == ".parquet":
+        return connection.read_parquet(path)
+    return connection.read_csv(path)
 
 
 def ensure_synthetic(data: DataConfig) -> None:
@@ -83,9 +84,7 @@ def _write_atomically(frame: pd.DataFrame, target: Path) -> None:
 
 
 def load(data: DataConfig) -> LoadedData:
-    """Load, map, validate and clean the transactions (and attributes) named in `data`.
-
-    Cleaning drops rows without a customer or an amount; each step is counted in the account.
+    """Open, map, validate and clean the transactions (and read the attributes) named in `data`.
 
     Parameters
     ----------
@@ -95,70 +94,55 @@ def load(data: DataConfig) -> LoadedData:
     Returns
     -------
     LoadedData
+        Transactions as a lazy Ibis table with a boolean ``is_return`` column.
     """
     ensure_synthetic(data)
-    raw = read_table(data.transactions)
+    connection = ibis.duckdb.connect()
+    raw = read_table(data.transactions, connection)
     source = str(data.transactions)
+    if int(raw.count().to_pandas()) == 0:
+        raise DataError(f"'{source}' holds no rows; point the config at a file with transactions")
     mapping = resolve_mapping(list(raw.columns), preset=data.preset, columns=data.columns)
-    frame = apply_contract(raw, mapping, source=source)
-    transactions, account = clean(frame)
+    raw = raw.mutate(line_hash=ibis.struct({c: raw[c] for c in raw.columns}).hash())
+    contract = apply_contract(raw, mapping, source=source, keep=("line_hash",))
+    contract = connection.create_table("contract_lines", contract, temp=True)
+    policy = CleaningPolicy.from_config(data.cleaning, data.preset)
+    transactions, account = clean(contract, policy)
+    if account.rows_out == 0:
+        raise DataError(
+            "no transactions are left after cleaning: "
+            + "; ".join(f"{s['step']} removed {s['rows_removed']}" for s in account.steps)
+        )
     customers = None if data.customers is None else load_customers(data.customers, mapping)
     return LoadedData(transactions=transactions, customers=customers, cleaning=account)
 
 
-def clean(frame: pd.DataFrame) -> tuple[pd.DataFrame, CleaningAccount]:
-    """Apply the cleaning policy to contract-shaped transactions; return them and the account."""
-    account = CleaningAccount(rows_in=len(frame), revenue_in=float(frame["amount"].sum()))
-    rules = [
-        ("missing_customer", "no customer id: not segmentable", frame["customer_id"].isna()),
-        ("missing_amount", "no amount (or quantity / unit price)", frame["amount"].isna()),
-        ("missing_date", "no order date", frame["order_date"].isna()),
-    ]
-    drop = pd.Series(False, index=frame.index)
-    for step, reason, rows in rules:
-        newly = rows & ~drop
-        account.record(
-            step, reason, rows=int(newly.sum()), revenue=float(frame.loc[newly, "amount"].sum())
-        )
-        drop |= rows
-    kept = frame.loc[~drop].reset_index(drop=True)
-    if kept.empty:
-        raise DataError(
-            "no transactions are left after cleaning: "
-            + "; ".join(f"{s['step']} dropped {s['rows']}" for s in account.steps)
-        )
-    if isinstance(kept["customer_id"].dtype, pd.Int64Dtype):
-        kept["customer_id"] = kept["customer_id"].astype("int64")
-    return kept, account
-
-
 def load_customers(path: Path, mapping: dict[str, str]) -> pd.DataFrame:
-    """Read the customer attribute table; ``customer_id`` (or its mapped name) must be unique."""
-    raw = read_table(path)
+    """Read the customer attribute table, indexed by a unique ``customer_id``."""
+    frame = read_table(path).to_pandas()
     id_column = next(
-        (c for c in (mapping.get("customer_id"), "customer_id") if c in raw.columns), None
+        (c for c in ("customer_id", mapping.get("customer_id")) if c in frame.columns), None
     )
     if id_column is None:
         raise SchemaError(
             f"{path}: no customer id column ('customer_id' or '{mapping.get('customer_id')}'). "
-            f"Columns found: {', '.join(map(str, raw.columns))}."
+            f"Columns found: {', '.join(map(str, frame.columns))}."
         )
-    frame = raw.rename(columns={id_column: "customer_id"})
-    if frame["customer_id"].isna().any():
+    ids = frame[id_column]
+    if ids.isna().any():
         raise DataError(
-            f"{path}: {int(frame['customer_id'].isna().sum())} row(s) have no customer id; "
+            f"{path}: {int(ids.isna().sum())} row(s) have no customer id; "
             "every attribute row must name its customer"
         )
-    frame["customer_id"] = normalise_ids(frame["customer_id"])
-    if isinstance(frame["customer_id"].dtype, pd.Int64Dtype):
-        frame["customer_id"] = frame["customer_id"].astype("int64")
-    duplicated = frame["customer_id"][frame["customer_id"].duplicated()]
-    if len(duplicated):
+    repeated = ids[ids.duplicated()]
+    if len(repeated):
         raise DataError(
-            f"{path}: customer_id must be unique; {len(duplicated)} repeated "
-            f"(e.g. {', '.join(map(str, duplicated.unique()[:5]))})"
+            f"{path}: customer_id must be unique; {len(repeated)} repeated "
+            f"(e.g. {', '.join(map(str, repeated.unique()[:5]))})"
         )
-    return frame
+    if pd.api.types.is_numeric_dtype(ids):
+        ids = ids.astype("int64")
+    return frame.drop(columns=id_column).set_index(ids.rename("customer_id"))
 
 
 def fingerprint(*paths: Path | None) -> str:

@@ -32,25 +32,8 @@ class SegmentationResult:
     segments: pd.DataFrame
     profile: pd.DataFrame
     differences: pd.DataFrame
+    headline: pd.Series
     timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def headline(self) -> pd.Series:
-        """Customers, transactions, revenue and period covered: the report's first figures."""
-        tx = self.data.transactions
-        in_scope = tx[tx["order_date"] < pd.Timestamp(self.as_of) + pd.Timedelta(days=1)]
-        return pd.Series(
-            {
-                "as_of": self.as_of.isoformat(),
-                "customers": len(self.features),
-                "transactions": len(in_scope),
-                "revenue": round(float(in_scope["amount"].sum()), 2),
-                "first_purchase": f"{in_scope['order_date'].min():%Y-%m-%d}",
-                "last_purchase": f"{in_scope['order_date'].max():%Y-%m-%d}",
-                "segments": int(self.segments["cluster"].nunique()),
-            },
-            name="value",
-        )
 
 
 def resolve_as_of(config: Config, as_of: str | dt.date | None) -> dt.date:
@@ -90,9 +73,10 @@ def run_segmentation(
     with _timed(timings, "load"):
         data = io.load(config.data)
     with _timed(timings, "features"):
-        features = compute_features(data.transactions, as_of)
+        features = compute_features(data.transactions, as_of, options=config.features.options())
     with _timed(timings, "scale"):
-        scaled = make_scaler(spec.scaling).fit_transform(features[list(spec.features)].to_numpy())
+        clustered_on = list(config.clustering_features)
+        scaled = make_scaler(spec.scaling).fit_transform(features[clustered_on].to_numpy())
     with _timed(timings, "cluster"):
         _, labels = fit_clusters(
             scaled, spec.algorithm, spec.k, random_state=config.seed, n_init=spec.n_init
@@ -100,7 +84,7 @@ def run_segmentation(
     with _timed(timings, "profile"):
         clusters = pd.Series(labels, index=features.index, name="cluster")
         profile = profile_segments(features, clusters)
-        differences = standardised_differences(features, clusters)
+        differences = standardised_differences(features[clustered_on], clusters)
     return SegmentationResult(
         config=config,
         as_of=as_of,
@@ -109,8 +93,40 @@ def run_segmentation(
         segments=clusters.to_frame(),
         profile=profile,
         differences=differences,
+        headline=headline(data.transactions, as_of, len(features), spec.k),
         timings=timings,
     )
+
+
+def headline(transactions, as_of: dt.date, customers: int, segments: int) -> pd.Series:
+    """Customers, lines, orders, net revenue and period covered: the report's first figures."""
+    in_scope = transactions.filter(transactions.order_date < _day_after(as_of))
+    figures = (
+        in_scope.aggregate(
+            lines=in_scope.count(),
+            revenue=in_scope.amount.sum(),
+            first=in_scope.order_date.min(),
+            last=in_scope.order_date.max(),
+        )
+        .to_pandas()
+        .iloc[0]
+    )
+    return pd.Series(
+        {
+            "as_of": as_of.isoformat(),
+            "customers": customers,
+            "transaction lines": int(figures["lines"]),
+            "net revenue": round(float(figures["revenue"]), 2),
+            "first transaction": f"{figures['first']:%Y-%m-%d}",
+            "last transaction": f"{figures['last']:%Y-%m-%d}",
+            "segments": segments,
+        },
+        name="value",
+    )
+
+
+def _day_after(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
 
 
 class _timed:

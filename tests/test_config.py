@@ -52,11 +52,19 @@ def test_unknown_scaler_lists_known_ones():
         config_from_dict({**MINIMAL, "clustering": {"scaling": "zscore"}})
 
 
-def test_unknown_feature_suggests():
+def test_unknown_feature_in_a_set_suggests():
     with pytest.raises(
         ConfigError, match=r"unknown feature 'recency'; did you mean 'recency_days'"
     ):
-        config_from_dict({**MINIMAL, "clustering": {"features": ["recency"]}})
+        config_from_dict({**MINIMAL, "features": {"sets": {"mine": ["recency"]}}})
+
+
+def test_feature_set_from_config_and_unknown_set():
+    sets = {"features": {"sets": {"mine": ["tenure_days"]}}}
+    config = config_from_dict({**MINIMAL, **sets, "clustering": {"feature_set": "mine"}})
+    assert config.clustering_features == ("tenure_days",)
+    with pytest.raises(ConfigError, match=r"unknown feature set 'rmf'.*Known: behaviour, full"):
+        config_from_dict({**MINIMAL, "clustering": {"feature_set": "rmf"}})
 
 
 def test_unknown_contract_column_in_mapping():

@@ -1,4 +1,7 @@
-"""Registry of clustering algorithms; every entry builds a scikit-learn style estimator."""
+"""Registry of clustering algorithms; every entry builds a scikit-learn style estimator.
+
+One module per algorithm family lives beside this file; this module holds the registry.
+"""
 
 from __future__ import annotations
 
