@@ -9,18 +9,21 @@ from importlib.metadata import version
 
 from seglab.config import Config, load_config
 from seglab.errors import ConfigError, DataError, SchemaError, SeglabError, SeglabWarning
+from seglab.experiment import ExperimentResult, run_experiments
 from seglab.pipeline import SegmentationResult, run_segmentation
 
 __all__ = [
     "Config",
     "ConfigError",
     "DataError",
+    "ExperimentResult",
     "SchemaError",
     "SeglabError",
     "SeglabWarning",
     "SegmentationResult",
     "__version__",
     "load_config",
+    "run_experiments",
     "run_segmentation",
 ]
 

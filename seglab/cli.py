@@ -1,4 +1,4 @@
-"""The ``seglab`` command: synth, validate, features, report.
+"""The ``seglab`` command: synth, validate, features, segments, run, report.
 
 Exit codes: 0 success; 2 a user error (bad config, bad data, bad arguments), printed as one
 paragraph without a traceback; 1 an internal error (a bug: the traceback is printed).
@@ -60,13 +60,65 @@ def _features(args: argparse.Namespace) -> int:
     as_of = resolve_as_of(config, args.as_of)
     transactions = io.load(config.data).transactions
     table = compute_features(transactions, as_of, options=config.features.options()).reset_index()
-    out = Path(args.out)
+    _write_table(table, Path(args.out))
+    print(f"{len(table)} customers x {table.shape[1] - 1} features as of {as_of}: {args.out}")
+    return 0
+
+
+def _segments(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from seglab import io
+    from seglab.config import load_config
+    from seglab.features import compute_features
+    from seglab.heuristics import classify
+    from seglab.pipeline import customer_table, resolve_as_of
+
+    config = load_config(args.config)
+    as_of = resolve_as_of(config, args.as_of)
+    data = io.load(config.data)
+    features = compute_features(data.transactions, as_of, options=config.features.options())
+    result = classify(customer_table(features, data.customers), config.heuristics)
+    table = result.labels.astype(str).join(result.tags).reset_index()
+    _write_table(table, Path(args.out))
+    with pd.option_context("display.width", 160, "display.max_columns", 12):
+        for name, summary in result.summaries.items():
+            print(f"\n== {name}\n{summary.to_string(index=False)}")
+    for row in result.skipped.itertuples():
+        print(f"skipped {row.scheme}: {row.reason}")
+    for scheme, warnings in result.warnings.groupby("scheme", sort=False):
+        for message in warnings["message"].head(3):
+            print(f"warning {scheme}: {message}")
+        if len(warnings) > 3:
+            print(f"warning {scheme}: (+{len(warnings) - 3} more)")
+    print(f"\n{len(table)} customers x {result.labels.shape[1]} schemes as of {as_of}: {args.out}")
+    return 0
+
+
+def _write_table(table, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
         table.to_csv(out, index=False)
     else:
         table.to_parquet(out, index=False)
-    print(f"{len(table)} customers x {table.shape[1] - 1} features as of {as_of}: {out}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from seglab.experiment import run_experiments
+
+    result = run_experiments(args.config, as_of=args.as_of, progress=True)
+    columns = ["solution", "votes", "silhouette", "calinski_harabasz", "davies_bouldin"]
+    with pd.option_context("display.width", 160, "display.max_columns", 10):
+        print(result.recommended_solutions()[columns].to_string(index=False))
+    print(
+        f"\n{len(result.results)} solutions: {result.cache_hits} from the cache, "
+        f"{result.computed} fitted; best: {result.best()}"
+    )
+    if args.out:
+        _write_table(result.results, Path(args.out))
+        print(f"results: {args.out}")
     return 0
 
 
@@ -99,6 +151,22 @@ def _parser() -> argparse.ArgumentParser:
     features.add_argument("--as-of", help="report date YYYY-MM-DD (default: the config's)")
     features.add_argument("--out", required=True, help="output .parquet or .csv file")
     features.set_defaults(handler=_features)
+
+    segments = commands.add_parser(
+        "segments", help="label every customer with every heuristic scheme (RFM, ABC, ...)"
+    )
+    segments.add_argument("--config", required=True, help="YAML config file")
+    segments.add_argument("--as-of", help="report date YYYY-MM-DD (default: the config's)")
+    segments.add_argument("--out", required=True, help="output .parquet or .csv file")
+    segments.set_defaults(handler=_segments)
+
+    run = commands.add_parser(
+        "run", help="run the experiment grid (cached: a rerun only fits what changed)"
+    )
+    run.add_argument("--config", required=True, help="YAML config file")
+    run.add_argument("--as-of", help="report date YYYY-MM-DD (default: the config's)")
+    run.add_argument("--out", help="optional .parquet or .csv file for the results table")
+    run.set_defaults(handler=_run)
 
     report = commands.add_parser("report", help="render the HTML report for one date")
     report.add_argument("--config", required=True, help="YAML config file")

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from seglab.errors import ConfigError
+from seglab.heuristics import HeuristicsConfig
 from seglab.registry import suggest
 
 __all__ = [
@@ -29,11 +30,14 @@ __all__ = [
     "ClusteringConfig",
     "Config",
     "DataConfig",
+    "ExperimentsConfig",
     "FeaturesConfig",
     "SyntheticConfig",
     "config_from_dict",
     "load_config",
 ]
+
+DEFAULT_CACHE = Path(__file__).resolve().parent.parent / "data" / "interim"
 
 CONTRACT_COLUMNS = (
     "customer_id",
@@ -141,14 +145,93 @@ class FeaturesConfig(_Section):
         )
 
 
-class ClusteringConfig(_Section):
-    """The one clustering solution the report shows."""
+class ExperimentsConfig(_Section):
+    """The experiment grid: feature sets x scalings x algorithms x k x seeds."""
 
+    feature_sets: tuple[str, ...] = ("rfm", "value", "behaviour")
+    scalings: tuple[str, ...] = ("standard", "log_standard", "robust", "quantile")
+    algorithms: tuple[str, ...] = ("kmeans", "fuzzy_cmeans", "ward")
+    k_min: int = Field(2, ge=1)
+    k_max: int = Field(10, ge=1)
+    seeds: tuple[int, ...] = (0,)
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Extra parameters per algorithm, e.g. {fuzzy_cmeans: {m: 1.8}}."""
+    winsorize: tuple[float, float] | None = None
+    """Percentiles at which features are clipped before scaling, e.g. [1, 99]."""
+    pca: float | None = None
+    """PCA after scaling: a number of components (>= 1) or a share of variance (< 1)."""
+    n_jobs: int = -1
+    """Parallel jobs (joblib); -1 uses every core."""
+    silhouette_exact_max: int = Field(10_000, ge=100)
+    """Silhouette is exact up to this many customers, and on a seeded sample above."""
+    silhouette_sample: int = Field(3_000, ge=100)
+    """Size of that sample (at most silhouette_exact_max); recorded with every result."""
+    stability_top: int = Field(5, ge=0)
+    """How many of the best solutions get bootstrap and seed stability (0: none)."""
+    bootstrap: int = Field(20, ge=2)
+    stability_seeds: int = Field(3, ge=2)
+    stability_sample: int = Field(5_000, ge=100)
+    """Stability is measured on a seeded subsample of at most this many customers."""
+
+    @field_validator("scalings")
+    @classmethod
+    def _known_scalers(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        from seglab.scaling import SCALERS
+
+        return tuple(_check_registered(SCALERS, name) for name in names)
+
+    @field_validator("algorithms")
+    @classmethod
+    def _known_algorithms(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        from seglab.cluster import ALGORITHMS
+
+        return tuple(_check_registered(ALGORITHMS, name) for name in names)
+
+    @model_validator(mode="after")
+    def _k_range(self) -> ExperimentsConfig:
+        if self.k_min > self.k_max:
+            raise ValueError(f"k_min ({self.k_min}) must not exceed k_max ({self.k_max})")
+        if self.silhouette_sample > self.silhouette_exact_max:
+            raise ValueError(
+                f"silhouette_sample ({self.silhouette_sample}) must not exceed "
+                f"silhouette_exact_max ({self.silhouette_exact_max})"
+            )
+        return self
+
+    @property
+    def ks(self) -> tuple[int, ...]:
+        """Every k of the grid."""
+        return tuple(range(self.k_min, self.k_max + 1))
+
+
+class SegmentName(_Section):
+    """The analyst's name and action for one cluster of the chosen solution."""
+
+    name: str = ""
+    action: str = ""
+
+
+class ClusteringConfig(_Section):
+    """The solution the report shows and how it is interpreted.
+
+    With ``choose: vote`` the grid's vote picks it; with ``choose: config`` it is the grid's
+    solution named by ``feature_set``, ``scaling``, ``algorithm``, ``k`` and ``seed``.
+    """
+
+    choose: Literal["vote", "config"] = "vote"
     feature_set: str = "value"
     scaling: str = "log_standard"
     algorithm: str = "kmeans"
     k: int = Field(7, ge=1)
-    n_init: int = Field(10, ge=1)
+    seed: int = 0
+    names: dict[int, SegmentName] = Field(default_factory=dict)
+    """Overrides of the generated cluster names: {cluster: {name: ..., action: ...}}."""
+    boundary_threshold: float = Field(0.6, gt=0, lt=1)
+    """Fuzzy customers whose highest membership is below this are boundary customers."""
+    maps: tuple[Literal["pca", "umap"], ...] = ("pca",)
+    """2-D maps to draw; UMAP costs about a minute the first time in a process."""
+    map_sample: int = Field(20_000, ge=100)
+    rules_depth: int = Field(3, ge=1, le=6)
 
     @field_validator("scaling")
     @classmethod
@@ -181,17 +264,26 @@ class Config(_Section):
     as_of: dt.date | None = None
     data: DataConfig
     features: FeaturesConfig = FeaturesConfig()
+    experiments: ExperimentsConfig = ExperimentsConfig()
     clustering: ClusteringConfig = ClusteringConfig()
+    heuristics: HeuristicsConfig = Field(default_factory=HeuristicsConfig)
+    cache_dir: Path | None = DEFAULT_CACHE
+    """Folder of regenerable caches (features, fitted solutions); null disables caching."""
     source: Path | None = None
+
+    _resolve_cache = field_validator("cache_dir")(_resolve)
 
     @model_validator(mode="after")
     def _known_feature_set(self) -> Config:
         from seglab.features import resolve_feature_set
 
-        try:
-            resolve_feature_set(self.clustering.feature_set, self.features.sets)
-        except ConfigError as exc:
-            raise ValueError(f"clustering.feature_set: {exc}") from None
+        named = [("clustering.feature_set", self.clustering.feature_set)]
+        named += [("experiments.feature_sets", name) for name in self.experiments.feature_sets]
+        for key, name in named:
+            try:
+                resolve_feature_set(name, self.features.sets)
+            except ConfigError as exc:
+                raise ValueError(f"{key}: {exc}") from None
         return self
 
     @property
@@ -228,13 +320,16 @@ def config_from_dict(raw: dict[str, Any], *, base_dir: str | Path = ".", source:
         raise ConfigError(_describe(exc, source)) from None
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML config file.
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Read and validate a YAML config file, with optional overrides.
 
     Parameters
     ----------
     path : path-like
         The YAML file.
+    overrides : dict, optional
+        Nested values that replace the file's (e.g. from a notebook's parameters cell:
+        ``{"experiments": {"feature_sets": ["rfm"]}}``); None values are ignored.
 
     Returns
     -------
@@ -249,8 +344,26 @@ def load_config(path: str | Path) -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if isinstance(raw, dict):
+        raw = _merge(raw, overrides or {})
         raw = {**raw, "source": str(path.resolve())}
     return config_from_dict(raw, base_dir=path.parent, source=str(path))
+
+
+def _merge(base: dict, overrides: dict) -> dict:
+    """`base` with `overrides` applied recursively; None in `overrides` keeps the base value.
+
+    >>> _merge({"a": {"b": 1, "c": 2}}, {"a": {"b": 3, "c": None}})
+    {'a': {'b': 3, 'c': 2}}
+    """
+    merged = dict(base)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _describe(exc: ValidationError, source: str) -> str:
@@ -271,10 +384,7 @@ def _describe(exc: ValidationError, source: str) -> str:
     return f"{source}: " + " ".join(lines)
 
 
-def _known_keys(parent: list[str]) -> list[str]:
-    model: type[BaseModel] = Config
-    for part in parent:
-        annotation = model.model_fields[part].annotation
-        candidates = [annotation, *getattr(annotation, "__args__", ())]
-        model = next(c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel))
-    return [name for name in model.model_fields if name != "source"]
+def _known_keys(parent: list) -> list[str]:
+    from seglab.heuristics import known_keys  # walks fields, dict values and list items
+
+    return [name for name in known_keys(parent, model=Config) if name != "source"]

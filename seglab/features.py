@@ -37,6 +37,9 @@ __all__ = [
 ]
 
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
+#: Money is summed as exact decimals: float sums in a parallel engine depend on the order in
+#: which threads combine partial sums, and the same inputs must give the same bytes.
+MONEY = ibis.dtype("decimal(38, 6)")
 
 
 @dataclass(frozen=True)
@@ -344,11 +347,11 @@ def _aggregate(
     """The requested features as one lazy Ibis table, one row per customer with a purchase."""
     columns = set(table.columns)
     needed = set().union(*(_INTERMEDIATES.get(name, set()) for name in names))
-    table = table.mutate(day=table.order_date.date())
+    table = table.mutate(day=table.order_date.date(), money=table.amount.cast(MONEY))
     order_key = "order_id" if "order_id" in columns else "day"
     purchases = table.filter(~table.is_return)
 
-    days = purchases.group_by("customer_id", "day").aggregate(day_revenue=purchases.amount.sum())
+    days = purchases.group_by("customer_id", "day").aggregate(day_revenue=purchases.money.sum())
     result = days.group_by("customer_id").aggregate(
         first_day=days.day.min(),
         last_day=days.day.max(),
@@ -364,13 +367,13 @@ def _aggregate(
         gaps = days.mutate(gap=days.day.delta(previous_day, unit="day"))
         parts.append(
             gaps.group_by("customer_id").aggregate(
-                gap_median=gaps.gap.median(), gap_std=gaps.gap.std(how="pop")
+                gap_median=gaps.gap.median(), gap_sum_squares=(gaps.gap * gaps.gap).sum()
             )
         )
     if "months" in needed:
         month = purchases.order_date.truncate("M").date()
         months = purchases.group_by("customer_id", month=month).aggregate(
-            revenue=purchases.amount.sum()
+            revenue=purchases.money.sum()
         )
         parts.append(
             months.group_by("customer_id").aggregate(
@@ -383,7 +386,7 @@ def _aggregate(
     if "returns" in needed:
         returns = table.filter(table.is_return)
         returned = returns.group_by("customer_id").aggregate(
-            returned=-returns.amount.sum(), returned_orders=returns[order_key].nunique()
+            returned=-returns.money.sum(), returned_orders=returns[order_key].nunique()
         )
         parts.append(returned)
     for part in parts:
@@ -395,7 +398,9 @@ def _aggregate(
             returned_orders=result.returned_orders.fill_null(0),
         )
     report_day = ibis.date(as_of)
-    return result.mutate(**{name: _FORMULAS[name](result, report_day) for name in names})
+    return result.mutate(
+        **{name: _FORMULAS[name](result, report_day).cast("float64") for name in names}
+    )
 
 
 def _orders(
@@ -406,7 +411,7 @@ def _orders(
     last_start = (end - pd.DateOffset(months=options.growth_months)).to_pydatetime()
     previous_start = (end - pd.DateOffset(months=2 * options.growth_months)).to_pydatetime()
     recent_start = end - dt.timedelta(days=options.recent_days)
-    when, amount = purchases.order_date, purchases.amount
+    when, amount = purchases.order_date, purchases.money
     optional = {}
     if "product_id" in columns:
         optional["product_breadth"] = purchases.product_id.nunique()
@@ -422,6 +427,14 @@ def _orders(
         orders_last_quarter=purchases[order_key].nunique(where=when >= recent_start),
         **optional,
     )
+
+
+def _gap_cv(t: ir.Table, day: ir.DateScalar) -> ir.FloatingValue:
+    """Population std / mean of the gaps, from exact integer sums (0 with one gap or none)."""
+    gaps = t.frequency_days - 1
+    mean = t.last_day.delta(t.first_day, unit="day") / gaps
+    variance = (t.gap_sum_squares / gaps - mean * mean).clip(lower=0)
+    return ((gaps > 1) & (mean > 0)).ifelse(variance.sqrt() / mean, 0)
 
 
 def _tenure(t: ir.Table, day: ir.DateScalar) -> ir.IntegerValue:
@@ -471,9 +484,7 @@ _FORMULAS = {
     "interpurchase_median_days": lambda t, day: (t.frequency_days == 1).ifelse(
         _tenure(t, day), t.gap_median
     ),
-    "interpurchase_cv": lambda t, day: ((_mean_gap(t, day) > 0) & (t.frequency_days > 1)).ifelse(
-        t.gap_std / _mean_gap(t, day), 0
-    ),
+    "interpurchase_cv": _gap_cv,
     "revenue_cv": _revenue_cv,
     "revenue_last_period": lambda t, day: t.revenue_last_period,
     "revenue_previous_period": lambda t, day: t.revenue_previous_period,

@@ -1,4 +1,8 @@
-"""The orchestrator: load -> features -> scale -> cluster -> profile, one named step per line."""
+"""The orchestrator: one run of the whole data flow, one named step per line.
+
+load -> features -> heuristics -> experiments -> chosen solution -> profile -> compare -> maps.
+Notebooks call :func:`run_segmentation` and display the pieces of its result.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +11,82 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy.cluster.hierarchy import linkage
 
 from seglab import io
-from seglab.cluster import fit_clusters
+from seglab.cache import Cache, frame_fingerprint
+from seglab.compare import PairComparison, agreement_table, compare_labelings
 from seglab.config import Config, load_config
+from seglab.embedding import embed
 from seglab.errors import ConfigError
-from seglab.features import compute_features
+from seglab.evaluate import silhouette_values
+from seglab.features import compute_features, resolve_feature_set
+from seglab.heuristics import HeuristicsResult, classify
 from seglab.io import LoadedData
-from seglab.profile import profile_segments, standardised_differences
-from seglab.scaling import make_scaler
+from seglab.profile import (
+    Rules,
+    boundary_customers,
+    distinguishing_features,
+    name_segments,
+    personas,
+    profile_segments,
+    segment_answers,
+    standardised_differences,
+    surrogate_rules,
+    top_items,
+)
+from seglab.scaling import FeatureScaler
 
-__all__ = ["SegmentationResult", "resolve_as_of", "run_segmentation"]
+__all__ = [
+    "SegmentationResult",
+    "choose_solution",
+    "customer_table",
+    "headline",
+    "resolve_as_of",
+    "run_heuristics",
+    "run_segmentation",
+]
+
+#: Heuristic schemes the chosen solution is compared with in the report (when they ran).
+COMPARED_SCHEMES = ("rfm_segments", "abc", "lifecycle", "frequency_tiers", "bcg", "value_tiers")
 
 
 @dataclass(frozen=True)
 class SegmentationResult:
-    """Everything one run computed, as plain tables for display and export."""
+    """Everything one run computed, as plain tables for display and export.
+
+    ``segments`` holds one row per customer in scope: the chosen cluster and its name, fuzzy
+    memberships when the solution is fuzzy, and every heuristic scheme's label and tags.
+    """
 
     config: Config
     as_of: dt.date
     data: LoadedData
-    features: pd.DataFrame
-    segments: pd.DataFrame
+    customers: pd.DataFrame
+    headline: pd.Series
+    heuristics: HeuristicsResult
+    experiments: object
+    chosen: str
+    chosen_by: str
+    features_used: tuple[str, ...]
+    clusters: pd.Series
+    memberships: pd.DataFrame | None
     profile: pd.DataFrame
     differences: pd.DataFrame
-    headline: pd.Series
+    distinguishing: pd.DataFrame
+    names: pd.DataFrame
+    rules: Rules
+    personas: pd.DataFrame
+    answers: pd.DataFrame
+    boundary: pd.DataFrame | None
+    comparisons: dict[str, PairComparison]
+    agreement: pd.DataFrame
+    maps: dict[str, pd.DataFrame]
+    silhouettes: pd.DataFrame
+    tree: np.ndarray
+    segments: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -51,9 +105,9 @@ def resolve_as_of(config: Config, as_of: str | dt.date | None) -> dt.date:
 
 
 def run_segmentation(
-    config: Config | str | Path, *, as_of: str | dt.date | None = None
+    config: Config | str | Path, *, as_of: str | dt.date | None = None, progress: bool = False
 ) -> SegmentationResult:
-    """Run the thin end-to-end slice for one config and date.
+    """Run the whole data flow for one config and date.
 
     Parameters
     ----------
@@ -61,45 +115,177 @@ def run_segmentation(
         A validated config or the path of its YAML file.
     as_of : date or str, optional
         Overrides the config's ``as_of``.
+    progress : bool
+        Show a progress bar for the experiment grid.
 
     Returns
     -------
     SegmentationResult
     """
+    from seglab.experiment import run_experiments
+
     config = config if isinstance(config, Config) else load_config(config)
     as_of = resolve_as_of(config, as_of)
-    spec = config.clustering
     timings: dict[str, float] = {}
     with _timed(timings, "load"):
         data = io.load(config.data)
     with _timed(timings, "features"):
         features = compute_features(data.transactions, as_of, options=config.features.options())
-    with _timed(timings, "scale"):
-        clustered_on = list(config.clustering_features)
-        scaled = make_scaler(spec.scaling).fit_transform(features[clustered_on].to_numpy())
-    with _timed(timings, "cluster"):
-        _, labels = fit_clusters(
-            scaled, spec.algorithm, spec.k, random_state=config.seed, n_init=spec.n_init
+        customers = customer_table(features, data.customers)
+    with _timed(timings, "heuristics"):
+        schemes = classify(customers, config.heuristics)
+    with _timed(timings, "experiments"):
+        experiments = run_experiments(config, features=features, progress=progress)
+    with _timed(timings, "choose"):
+        chosen, chosen_by = choose_solution(config, experiments)
+        row = experiments.results.set_index("solution").loc[chosen]
+        used = resolve_feature_set(row["feature_set"], config.features.sets)
+        scaler = FeatureScaler(
+            row["scaling"],
+            winsorize=config.experiments.winsorize,
+            pca=config.experiments.pca,
+            random_state=config.seed,
         )
+        scaled = scaler.fit_transform(features[list(used)])
+        clusters = experiments.labels(chosen)
+        memberships = experiments.memberships(chosen)
     with _timed(timings, "profile"):
-        clusters = pd.Series(labels, index=features.index, name="cluster")
-        profile = profile_segments(features, clusters)
-        differences = standardised_differences(features[clustered_on], clusters)
+        differences = standardised_differences(features[list(used)], clusters)
+        names = name_segments(differences, config.clustering.model_dump()["names"])
+        items = top_items(data.transactions, clusters)
+        profile = profile_segments(customers, clusters)
+        rules = surrogate_rules(features[list(used)], clusters, depth=config.clustering.rules_depth)
+        typical = personas(scaled, customers, clusters, random_state=config.seed)
+        answers = segment_answers(customers, clusters, items)
+        boundary = (
+            None
+            if memberships is None
+            else boundary_customers(memberships, config.clustering.boundary_threshold)
+        )
+    with _timed(timings, "compare"):
+        comparisons, agreement = _compare(customers, clusters, schemes, experiments)
+    with _timed(timings, "maps"):
+        cache = Cache(config.cache_dir)
+        data_key = frame_fingerprint(pd.DataFrame(scaled, index=features.index))
+        segment_names = names["name"].reindex(clusters.to_numpy()).to_numpy()
+        maps = {
+            method: _with_segments(
+                embed(
+                    scaled, method, max_points=config.clustering.map_sample,
+                    random_state=config.seed, cache=cache, data_key=data_key,
+                ),
+                segment_names,
+            )
+            for method in config.clustering.maps
+        }  # fmt: skip
+        silhouettes = silhouette_values(scaled, clusters.to_numpy(), random_state=config.seed)
+        tree = _sample_tree(scaled, config.seed)
+    segments = _segments(clusters, names, memberships, schemes)
     return SegmentationResult(
-        config=config,
-        as_of=as_of,
-        data=data,
-        features=features,
-        segments=clusters.to_frame(),
-        profile=profile,
-        differences=differences,
-        headline=headline(data.transactions, as_of, len(features), spec.k),
+        config=config, as_of=as_of, data=data, customers=customers,
+        headline=headline(data.transactions, as_of, len(features), int(clusters.nunique())),
+        heuristics=schemes, experiments=experiments, chosen=chosen, chosen_by=chosen_by,
+        features_used=tuple(used), clusters=clusters, memberships=memberships,
+        profile=profile.join(names), differences=differences,
+        distinguishing=distinguishing_features(differences), names=names, rules=rules,
+        personas=typical, answers=answers, boundary=boundary, comparisons=comparisons,
+        agreement=agreement, maps=maps, silhouettes=silhouettes, tree=tree, segments=segments,
         timings=timings,
-    )
+    )  # fmt: skip
+
+
+def choose_solution(config: Config, experiments) -> tuple[str, str]:
+    """The solution the report shows: the one the config names, or the vote's best."""
+    from seglab.experiment import solution_id
+
+    spec = config.clustering
+    if spec.choose == "vote":
+        return experiments.best(), "vote"
+    named = solution_id(spec.feature_set, spec.scaling, spec.algorithm, spec.k, spec.seed)
+    if named not in set(experiments.results["solution"]):
+        raise ConfigError(
+            f"clustering names the solution {named}, which the experiment grid does not hold; "
+            "add its feature set, scaling, algorithm, k and seed to 'experiments', or set "
+            "clustering.choose: vote"
+        )
+    return named, "config"
+
+
+def run_heuristics(
+    config: Config | str | Path, *, as_of: str | dt.date | None = None
+) -> tuple[pd.DataFrame, HeuristicsResult]:
+    """The customer table (features and attributes) and every configured heuristic scheme.
+
+    Returns
+    -------
+    customers : DataFrame
+        One row per customer in scope.
+    schemes : HeuristicsResult
+        Labels, tags, summaries, warnings and skipped schemes.
+    """
+    config = config if isinstance(config, Config) else load_config(config)
+    as_of = resolve_as_of(config, as_of)
+    data = io.load(config.data)
+    features = compute_features(data.transactions, as_of, options=config.features.options())
+    customers = customer_table(features, data.customers)
+    return customers, classify(customers, config.heuristics)
+
+
+def customer_table(features: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
+    """Features of every customer in scope joined with their attributes (missing: NaN).
+
+    Customers with attributes but no purchase up to as_of are not in scope and are left out.
+    """
+    if attributes is None:
+        return features
+    return features.join(attributes, how="left")
+
+
+def _compare(customers, clusters, schemes: HeuristicsResult, experiments):
+    """The chosen solution against the heuristic schemes (and true_segment when known), and
+    the agreement of every recommended solution and scheme with each other."""
+    revenue = customers["monetary_total"]
+    references = {name: schemes.labels[name] for name in COMPARED_SCHEMES if name in schemes.labels}
+    if "true_segment" in customers:
+        references = {"true_segment": customers["true_segment"], **references}
+    cluster_labels = clusters.rename("cluster")
+    comparisons = {
+        name: compare_labelings(cluster_labels, labels.rename(name), revenue=revenue)
+        for name, labels in references.items()
+    }
+    labelings = {
+        row.solution: experiments.labels(row.solution)
+        for row in experiments.recommended_solutions().head(8).itertuples()
+    }
+    labelings.update(references)
+    return comparisons, agreement_table(labelings, measures=["ari"])
+
+
+def _with_segments(embedding: pd.DataFrame, segment_names: np.ndarray) -> pd.DataFrame:
+    return embedding.assign(segment=segment_names[embedding["row"].to_numpy()])
+
+
+def _sample_tree(scaled: np.ndarray, seed: int, size: int = 2_000) -> np.ndarray:
+    """Ward linkage of a seeded sample of the chosen solution's scaled features (dendrogram)."""
+    rows = np.arange(len(scaled))
+    if len(rows) > size:
+        rows = np.sort(np.random.default_rng(seed).choice(len(rows), size, replace=False))
+    return linkage(scaled[rows], "ward")
+
+
+def _segments(clusters, names, memberships, schemes: HeuristicsResult) -> pd.DataFrame:
+    """One row per customer: cluster, its name, memberships, every scheme's label and tags."""
+    table = clusters.to_frame("cluster")
+    table["cluster_name"] = names["name"].reindex(clusters.to_numpy()).to_numpy()
+    if memberships is not None:
+        table = table.join(memberships)
+    labels = schemes.labels.astype(str)
+    tags = schemes.tags.rename(columns=lambda c: f"tag_{c}")
+    return table.join(labels).join(tags)
 
 
 def headline(transactions, as_of: dt.date, customers: int, segments: int) -> pd.Series:
-    """Customers, lines, orders, net revenue and period covered: the report's first figures."""
+    """Customers, lines, net revenue and period covered: the report's first figures."""
     in_scope = transactions.filter(transactions.order_date < _day_after(as_of))
     figures = (
         in_scope.aggregate(

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import papermill
 from nbconvert import HTMLExporter
 
@@ -27,7 +29,15 @@ from seglab.config import Config, load_config
 from seglab.errors import SeglabError
 from seglab.pipeline import SegmentationResult, resolve_as_of
 
-__all__ = ["NOTEBOOKS", "ReportError", "render_report", "save_artefacts"]
+__all__ = [
+    "NOTEBOOKS",
+    "ReportError",
+    "narrative",
+    "provenance",
+    "render_report",
+    "save_artefacts",
+    "summary",
+]
 
 log = logging.getLogger(__name__)
 
@@ -40,21 +50,112 @@ RECORDED_PACKAGES = (
 )  # fmt: skip
 
 
+EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I)
+
+
 class ReportError(SeglabError):
     """The report notebook stopped on a user error (bad config or data) in one of its cells."""
 
 
 def save_artefacts(result: SegmentationResult, output_dir: str | Path | None) -> list[Path]:
-    """Write ``segments.parquet`` (one row per customer) into `output_dir`; nothing when None.
+    """Write the run's tables into `output_dir`; nothing when it is None.
 
-    Called by the report notebook's last cell, so an interactive run writes nothing.
+    ``segments.parquet`` and ``segments.csv`` (one row per customer: chosen cluster and name,
+    fuzzy memberships, every scheme's label and tags), ``results.parquet`` (one row per
+    solution of the grid), ``summary.json`` (headline figures and segment sizes) and
+    ``timings.json`` (read into ``run.json`` by :func:`render_report`). Called by the report
+    notebook's last cell, so an interactive run writes nothing.
     """
     if output_dir is None:
         return []
-    target = Path(output_dir) / "segments.parquet"
-    result.segments.reset_index().to_parquet(target, index=False)
-    (Path(output_dir) / "timings.json").write_text(json.dumps(result.timings, indent=2))
-    return [target]
+    folder = Path(output_dir)
+    segments = result.segments.reset_index()
+    segments.to_parquet(folder / "segments.parquet", index=False)
+    segments.to_csv(folder / "segments.csv", index=False)
+    result.experiments.results.to_parquet(folder / "results.parquet", index=False)
+    (folder / "summary.json").write_text(json.dumps(summary(result), indent=2, sort_keys=True))
+    (folder / "timings.json").write_text(json.dumps(result.timings, indent=2))
+    return [folder / name for name in ("segments.parquet", "segments.csv", "results.parquet")]
+
+
+def summary(result: SegmentationResult) -> dict:
+    """Headline figures and segment sizes, for dashboards and tests (no timings)."""
+    clusters = result.profile
+    headline = json.loads(result.headline.to_json())
+    return {
+        "headline": headline,
+        "chosen_solution": result.chosen,
+        "chosen_by": result.chosen_by,
+        "clusters": {
+            str(segment): {
+                "name": row["name"], "customers": int(row["customers"]),
+                "revenue_share": round(float(row["revenue_share"]), 6),
+            }
+            for segment, row in clusters.iterrows()
+        },
+        "schemes": {
+            name: table.set_index(table["segment"].astype(str))["customers"].astype(int).to_dict()
+            for name, table in result.heuristics.summaries.items()
+            if name in result.heuristics.labels
+        },
+    }  # fmt: skip
+
+
+def provenance(result: SegmentationResult) -> pd.Series:
+    """How this run was made: config file, seed, data fingerprint, versions, step timings."""
+    config = result.config
+    return pd.Series(
+        {
+            "config": str(config.source),
+            "seed": config.seed,
+            "as_of": result.as_of.isoformat(),
+            "data fingerprint (SHA-256)": io.fingerprint(
+                config.data.transactions, config.data.customers
+            ),
+            "seglab": _version("seglab"),
+            "python": platform.python_version(),
+            "git commit": _git_commit() or "(not a git checkout)",
+            **{f"seconds: {step}": seconds for step, seconds in result.timings.items()},
+        },
+        name="value",
+    )
+
+
+def narrative(result: SegmentationResult) -> str:
+    """A few sentences of Markdown that read the run's numbers for the report's opening."""
+    h = result.headline
+    chosen = result.experiments.results.set_index("solution").loc[result.chosen]
+    largest = result.profile.sort_values("customers", ascending=False).iloc[0]
+    richest = result.profile.sort_values("revenue_share", ascending=False).iloc[0]
+    votes = result.experiments.choice.recommended
+    support = votes.loc[
+        (votes["feature_set"] == chosen["feature_set"])
+        & (votes["scaling"] == chosen["scaling"])
+        & (votes["algorithm"] == chosen["algorithm"]),
+        ["votes", "n_voting"],
+    ].iloc[0]
+    how = (
+        f"recommended by {support['votes']} of {support['n_voting']} criteria"
+        if result.chosen_by == "vote"
+        else "named in the config"
+    )
+    lines = [
+        f"As of **{h['as_of']}**, **{h['customers']:,} customers** bought for "
+        f"**{h['net revenue']:,.0f}** net between {h['first transaction']} and "
+        f"{h['last transaction']}.",
+        f"The segmentation shown, *{result.chosen}*, has **{int(chosen['k'])} clusters** "
+        f"({how}; silhouette {chosen['silhouette']:.2f}).",
+        f"The largest cluster, *{largest['name']}*, holds {largest['share']:.0%} of customers; "
+        f"*{richest['name']}* brings {richest['revenue_share']:.0%} of revenue with "
+        f"{richest['share']:.0%} of customers.",
+    ]
+    truth = result.comparisons.get("true_segment")
+    if truth is not None:
+        lines.append(
+            f"Against the synthetic archetypes the clusters reach an adjusted Rand index of "
+            f"{truth.scores['ari']:.2f}."
+        )
+    return " ".join(lines)
 
 
 def render_report(
@@ -145,12 +246,16 @@ def _user_error_names() -> set[str]:
 
 
 def export_html(notebook: Path) -> str:
-    """The executed notebook as self-contained HTML: no code cells, no prompts, figures inline."""
+    """The executed notebook as self-contained HTML: no code cells, no prompts, figures inline.
+
+    The template's scripts loaded from the network (MathJax, require.js) are removed: the report
+    has no formulas or widgets, and it must open offline.
+    """
     exporter = HTMLExporter(
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
-    return body
+    return EXTERNAL_SCRIPT.sub("", body)
 
 
 def write_run_record(path: Path, config: Config, as_of: dt.date, timings: dict) -> None:

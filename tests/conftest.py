@@ -44,7 +44,19 @@ def write_config(folder: Path, **overrides) -> Path:
             "customers": "data/customers.parquet",
             "synthetic": {"customers": 400, "seed": 1},
         },
-        "clustering": {"k": 4, "n_init": 2},
+        "cache_dir": "cache",
+        "experiments": {
+            "feature_sets": ["value"],
+            "scalings": ["log_standard"],
+            "algorithms": ["kmeans", "fuzzy_cmeans"],
+            "k_min": 2,
+            "k_max": 6,
+            "n_jobs": 1,
+            "stability_top": 1,
+            "bootstrap": 3,
+            "stability_seeds": 2,
+        },
+        "clustering": {"choose": "config", "algorithm": "kmeans", "k": 4},
     }
     for key, value in overrides.items():
         raw[key] = value

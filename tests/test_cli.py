@@ -60,7 +60,16 @@ def test_bad_as_of_exits_2(small_config: Path, tmp_path: Path, capsys):
     assert "expected YYYY-MM-DD" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["synth", "validate", "features", "report"])
+def test_run_reports_cache_hits_on_the_second_call(small_config: Path, tmp_path: Path, capsys):
+    out = tmp_path / "results.csv"
+    assert main(["run", "--config", str(small_config), "--out", str(out)]) == 0
+    assert "10 solutions: 0 from the cache, 10 fitted" in capsys.readouterr().out
+    assert main(["run", "--config", str(small_config)]) == 0
+    assert "10 solutions: 10 from the cache, 0 fitted" in capsys.readouterr().out
+    assert len(pd.read_csv(out)) == 10
+
+
+@pytest.mark.parametrize("command", ["synth", "validate", "features", "segments", "run", "report"])
 def test_help_for_every_command(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])

@@ -184,3 +184,15 @@ def test_every_feature_is_documented():
         feature = FEATURES.get(name)
         assert feature.definition and feature.unit
         assert feature.dimension in dimensions
+
+
+def test_same_inputs_give_the_same_bytes():
+    # Money is summed as exact decimals, so thread scheduling cannot change the last bits.
+    from seglab import synth
+    from seglab.cache import frame_fingerprint
+
+    transactions = synth.generate(3_000, seed=4).transactions
+    runs = {
+        frame_fingerprint(compute_features(transactions, dt.date(2026, 10, 31))) for _ in range(3)
+    }
+    assert len(runs) == 1

@@ -1,6 +1,7 @@
 """End-to-end: render reports with papermill and check the artefacts."""
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,7 @@ def test_report_has_embedded_figures_and_no_code(rendered: Path):
     html = (rendered / "report.html").read_text()
     assert html.count('src="data:image/png;base64,') >= 2
     assert "run_segmentation(" not in html  # input cells are hidden
+    assert not re.search(r'(?:src|href)="https?://', html), "the report must open offline"
     assert "Customer segmentation report" in html
 
 
@@ -38,15 +40,34 @@ def test_artefacts(rendered: Path):
     assert run["seed"] == 0 and run["as_of"] == "2026-10-31"
     assert len(run["data_fingerprint"]) == 64
     assert run["packages"]["pandas"] and run["config"]["name"] == "small"
-    assert {"load", "features", "cluster"} <= run["timings"]["steps"].keys()
+    assert {"load", "features", "heuristics", "experiments", "profile"} <= run["timings"][
+        "steps"
+    ].keys()
     assert (rendered / "10-report.ipynb").is_file()
+    # Every scheme's label and the cluster name travel with each customer, in Parquet and CSV.
+    assert {"cluster_name", "rfm_segments", "abc", "frequency_tiers"} <= set(segments.columns)
+    csv = pd.read_csv(rendered / "segments.csv")
+    assert len(csv) == len(segments) and list(csv.columns) == list(segments.columns)
+    results = pd.read_parquet(rendered / "results.parquet")
+    assert results["solution"].is_unique and len(results) == 2 * 5  # kmeans, fuzzy x k 2..6
+    summary = json.loads((rendered / "summary.json").read_text())
+    assert summary["chosen_solution"] == "value/log_standard/kmeans/k=4/seed=0"
+    assert sum(c["customers"] for c in summary["clusters"].values()) == len(segments)
 
 
-def test_second_run_gives_identical_segments(rendered: Path):
-    before = (rendered / "segments.parquet").read_bytes()
+def test_second_run_gives_identical_artefacts(rendered: Path):
+    names = ("segments.parquet", "results.parquet", "summary.json")
+    before = {name: (rendered / name).read_bytes() for name in names}
+    results = pd.read_parquet(rendered / "results.parquet")
     again = render_report(rendered.parents[2] / "config.yaml", out_root=rendered.parents[1])
     assert again == rendered
-    assert (again / "segments.parquet").read_bytes() == before
+    for name in ("segments.parquet", "summary.json"):
+        assert (again / name).read_bytes() == before[name], name
+    # results.parquet differs only in timings and in whether a solution came from the cache.
+    rerun = pd.read_parquet(again / "results.parquet")
+    assert rerun["cached"].all()
+    stable = [c for c in results.columns if c not in ("fit_seconds", "cached")]
+    pd.testing.assert_frame_equal(rerun[stable], results[stable])
 
 
 def test_failed_run_keeps_the_last_good_report(rendered: Path, capsys):

@@ -1,42 +1,134 @@
 """Registry of clustering algorithms; every entry builds a scikit-learn style estimator.
 
-One module per algorithm family lives beside this file; this module holds the registry.
+One module per algorithm family lives beside this file (``fuzzy``, ``hierarchical``); this
+module holds the registry and the two ways the rest of seglab fits: one solution
+(:func:`fit_clusters`) or a whole range of k at once (:func:`fit_many`, which builds a
+hierarchical tree once and cuts it at every k).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import ClusterMixin
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, MiniBatchKMeans
 
+from seglab.cluster.fuzzy import FuzzyCMeans
+from seglab.cluster.hierarchical import LINKAGES, HierarchicalClustering, TwoStepHierarchical
 from seglab.errors import DataError
 from seglab.registry import Registry
 
-__all__ = ["ALGORITHMS", "fit_clusters", "make_clusterer"]
+__all__ = [
+    "ALGORITHMS",
+    "AlgorithmSpec",
+    "FittedSolution",
+    "fit_clusters",
+    "fit_many",
+    "make_clusterer",
+    "relabel_by_size",
+]
 
-ALGORITHMS: Registry[Callable[..., ClusterMixin]] = Registry("algorithm")
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    """How to build one algorithm: ``factory(k, random_state, **params)`` and its nature."""
+
+    factory: Callable[..., ClusterMixin]
+    description: str
+    fuzzy: bool = False
+    tree: bool = False
+    """Builds a tree once (``tree_``) that is cut at every k (``tree_.cut(k)``)."""
+    large: tuple[str, int] | None = None
+    """(algorithm, n): above n customers the named approximate algorithm is used instead."""
+
+
+ALGORITHMS: Registry[AlgorithmSpec] = Registry("algorithm")
 ALGORITHMS.register(
     "kmeans",
-    lambda k, random_state, n_init=10: KMeans(
-        n_clusters=k, n_init=n_init, random_state=random_state
+    AlgorithmSpec(
+        lambda k, random_state, n_init=4, **params: KMeans(
+            n_clusters=k, n_init=n_init, random_state=random_state, **params
+        ),
+        "k-means (k-means++ starts, best of n_init)",
+    ),
+)
+ALGORITHMS.register(
+    "minibatch_kmeans",
+    AlgorithmSpec(
+        lambda k, random_state, n_init=3, **params: MiniBatchKMeans(
+            n_clusters=k, n_init=n_init, random_state=random_state, **params
+        ),
+        "mini-batch k-means, for large n",
+    ),
+)
+ALGORITHMS.register(
+    "fuzzy_cmeans",
+    AlgorithmSpec(
+        lambda k, random_state, **params: FuzzyCMeans(k, random_state=random_state, **params),
+        "fuzzy c-means (memberships per customer)",
+        fuzzy=True,
+    ),
+)
+
+for _linkage in LINKAGES:
+    ALGORITHMS.register(
+        _linkage,
+        AlgorithmSpec(
+            lambda k, random_state, linkage=_linkage, **params: HierarchicalClustering(
+                k, linkage=linkage, **params
+            ),
+            f"hierarchical clustering, {_linkage} linkage (exact)",
+            tree=True,
+            large=("two_step", 20_000) if _linkage == "ward" else None,
+        ),
+    )
+ALGORITHMS.register(
+    "two_step",
+    AlgorithmSpec(
+        lambda k, random_state, **params: TwoStepHierarchical(
+            k, random_state=random_state, **params
+        ),
+        "two-step hierarchical: k-means micro-clusters, then Ward on their weighted centres",
+        tree=True,
     ),
 )
 
 
+@dataclass(frozen=True)
+class FittedSolution:
+    """One fitted k: hard labels (0 = largest cluster), memberships and centres when fuzzy."""
+
+    k: int
+    labels: np.ndarray
+    memberships: np.ndarray | None
+    centres: np.ndarray | None
+    seconds: float
+    notes: str = ""
+
+
 def make_clusterer(name: str, k: int, *, random_state: int, **params) -> ClusterMixin:
     """Build an unfitted estimator of algorithm `name` with `k` clusters."""
-    return ALGORITHMS.get(name)(k, random_state, **params)
+    return ALGORITHMS.get(name).factory(k, random_state, **params)
+
+
+def _check(X: np.ndarray, k: int) -> None:
+    n = X.shape[0]
+    if k > n:
+        raise DataError(
+            f"cannot make k={k} clusters from {n} customers; choose k <= {n} "
+            "or widen the data (earlier as_of window, fewer filters)"
+        )
+    if not np.isfinite(X).all():
+        raise DataError("scaled features contain NaN or infinite values; check the feature table")
 
 
 def fit_clusters(
     X: np.ndarray, name: str, k: int, *, random_state: int, **params
 ) -> tuple[ClusterMixin, np.ndarray]:
     """Fit algorithm `name` on `X` and return the estimator and labels relabelled by size.
-
-    Cluster 0 is the largest; ties keep the order in which clusters first appear. The relabelling
-    makes labels readable and stable across runs that differ only in the internal numbering.
 
     Parameters
     ----------
@@ -51,16 +143,65 @@ def fit_clusters(
     **params
         Extra parameters of the algorithm.
     """
-    n = X.shape[0]
-    if k > n:
-        raise DataError(
-            f"cannot make k={k} clusters from {n} customers; choose k <= {n} "
-            "or widen the data (earlier as_of window, fewer filters)"
-        )
-    if not np.isfinite(X).all():
-        raise DataError("scaled features contain NaN or infinite values; check the feature table")
+    _check(X, k)
     estimator = make_clusterer(name, k, random_state=random_state, **params).fit(X)
     return estimator, relabel_by_size(estimator.labels_)
+
+
+def fit_many(
+    X: np.ndarray, name: str, ks: Iterable[int], *, random_state: int, **params
+) -> list[FittedSolution]:
+    """Fit algorithm `name` at every k of `ks`; a tree-building algorithm is fitted only once.
+
+    Above its size limit (param ``two_step_above``, default 20,000 customers), Ward runs as
+    two-step hierarchical clustering and the solutions' notes say so. Memberships are
+    reordered to match the relabelled hard labels (column j = cluster j).
+    """
+    ks = sorted(ks)
+    spec = ALGORITHMS.get(name)
+    _check(X, ks[-1])
+    params = dict(params)
+    limit = params.pop("two_step_above", spec.large[1] if spec.large else None)
+    if spec.large is not None and X.shape[0] > limit:
+        name, spec = spec.large[0], ALGORITHMS.get(spec.large[0])
+        params["max_exact"] = limit
+    if spec.tree:
+        start = time.perf_counter()
+        estimator = make_clusterer(name, ks[-1], random_state=random_state, **params).fit(X)
+        built = (time.perf_counter() - start) / len(ks)
+        notes = ""
+        if getattr(estimator, "approximate_", False):
+            notes = f"approximate: two-step over {estimator.n_micro_} micro-clusters"
+        return [
+            FittedSolution(k, relabel_by_size(estimator.tree_.cut(k)), None, None, built, notes)
+            for k in ks
+        ]
+    fitted = []
+    for k in ks:
+        start = time.perf_counter()
+        estimator = make_clusterer(name, k, random_state=random_state, **params).fit(X)
+        labels = relabel_by_size(estimator.labels_)
+        memberships = centres = None
+        if spec.fuzzy:
+            order = _label_order(estimator.labels_, labels, k)
+            memberships = estimator.memberships_[:, order]
+            centres = estimator.cluster_centers_[order]
+        seconds = time.perf_counter() - start
+        fitted.append(FittedSolution(k, labels, memberships, centres, seconds))
+    return fitted
+
+
+def _label_order(original: np.ndarray, relabelled: np.ndarray, k: int) -> np.ndarray:
+    """Column order that puts original cluster columns in relabelled order.
+
+    Clusters that hold no customer (possible with fuzzy memberships) come last, in their order.
+
+    >>> _label_order(np.array([2, 2, 0]), np.array([0, 0, 1]), 3).tolist()
+    [2, 0, 1]
+    """
+    pairs = np.unique(np.column_stack([relabelled, original]), axis=0)
+    empty = [c for c in range(k) if c not in set(pairs[:, 1])]
+    return np.concatenate([pairs[:, 1], empty]).astype(np.int64)
 
 
 def relabel_by_size(labels: np.ndarray) -> np.ndarray:

@@ -1,0 +1,75 @@
+"""Two-dimensional maps of customers (PCA, UMAP), seeded, sampled above a size, and cached.
+
+UMAP's first call in a process compiles for about a minute on a 2-core machine (numba), so
+embeddings are computed once per (data, method, sample, seed) and kept in the cache; reports
+draw PCA maps unless the config asks for UMAP too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+
+from seglab.cache import Cache, make_key
+from seglab.registry import Registry
+
+__all__ = ["METHODS", "embed"]
+
+METHODS: Registry = Registry("map method")
+METHODS.register("pca", lambda seed: PCA(n_components=2, random_state=seed))
+
+
+def _umap(seed: int):
+    import umap  # imported on demand: importing it costs seconds
+
+    return umap.UMAP(n_components=2, random_state=seed, n_neighbors=15, min_dist=0.1)
+
+
+METHODS.register("umap", _umap)
+
+
+def embed(
+    scaled: np.ndarray,
+    method: str = "pca",
+    *,
+    max_points: int = 20_000,
+    random_state: int = 0,
+    cache: Cache | None = None,
+    data_key: str = "",
+) -> pd.DataFrame:
+    """A 2-D embedding of the scaled features, on a seeded sample above `max_points` customers.
+
+    Parameters
+    ----------
+    scaled : ndarray of shape (n_customers, n_features)
+        The clustered (scaled) features.
+    method : {"pca", "umap"}
+        The embedding.
+    max_points : int
+        Above this many customers, a seeded random sample of this size is embedded.
+    random_state : int
+        Seed of the sample and the method.
+    cache : Cache, optional
+        Where to keep the result; `data_key` must then identify `scaled`.
+
+    Returns
+    -------
+    DataFrame
+        ``row`` (position of the customer in `scaled`), ``x``, ``y``; sorted by row.
+    """
+    build = METHODS.get(method)
+    n = scaled.shape[0]
+    rows = np.arange(n)
+    if n > max_points:
+        rows = np.sort(np.random.default_rng(random_state).choice(n, max_points, replace=False))
+    key = make_key("embedding", data_key, method, max_points, random_state)
+    if cache is not None and data_key:
+        stored = cache.load_frame("embeddings", key)
+        if stored is not None:
+            return stored
+    coordinates = build(random_state).fit_transform(scaled[rows])
+    frame = pd.DataFrame({"row": rows, "x": coordinates[:, 0], "y": coordinates[:, 1]})
+    if cache is not None and data_key:
+        cache.save_frame("embeddings", key, frame)
+    return frame

@@ -1,0 +1,372 @@
+"""The experiment grid: feature set x scaling x algorithm x k x seed, cached and resumable.
+
+Each fitted solution is cached under ``data/interim/solutions`` keyed by the feature table's
+fingerprint and every setting that shapes it, as soon as it is fitted: a rerun with one changed
+setting computes only what changed, and an interrupted run resumes where it stopped. Results come
+back as tidy tables (one row per solution, every metric and its timing); labels and memberships
+are retrievable by solution id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+from seglab import io
+from seglab.cache import Cache, frame_fingerprint, make_key
+from seglab.cluster import FittedSolution, fit_many
+from seglab.config import Config, load_config
+from seglab.evaluate import GROUP_COLUMNS, KChoice, choose_k, evaluate_solution, gap_statistic
+from seglab.features import compute_features, resolve_feature_set
+from seglab.pipeline import resolve_as_of
+from seglab.scaling import FeatureScaler
+from seglab.stability import bootstrap_stability, seed_stability
+
+__all__ = ["ExperimentResult", "cached_features", "run_experiments", "solution_id"]
+
+log = logging.getLogger(__name__)
+
+GAP_SAMPLE = 2_000
+GAP_REFERENCES = 10
+
+
+def solution_id(feature_set: str, scaling: str, algorithm: str, k: int, seed: int) -> str:
+    """The readable id of one solution.
+
+    >>> solution_id("rfm", "standard", "kmeans", 4, 0)
+    'rfm/standard/kmeans/k=4/seed=0'
+    """
+    return f"{feature_set}/{scaling}/{algorithm}/k={k}/seed={seed}"
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """What a grid run produced: tidy tables plus each solution's labels by id.
+
+    Attributes
+    ----------
+    results : DataFrame
+        One row per solution: id, feature set, scaling, algorithm, k, seed, every metric,
+        ``fit_seconds`` and ``cached``.
+    choice : KChoice
+        Votes of every criterion and the recommended k per (feature set, scaling, algorithm).
+    gap : DataFrame
+        Gap statistic per (feature set, scaling), from k-means on a seeded sample.
+    stability : DataFrame
+        Bootstrap mean Jaccard and ARI across seeds for the best solutions.
+    customer_ids : Index
+        The customers, in the row order of every labelling.
+    cache_hits, computed : int
+        Solutions read from the cache and fitted in this run.
+    """
+
+    results: pd.DataFrame
+    choice: KChoice
+    gap: pd.DataFrame
+    stability: pd.DataFrame
+    customer_ids: pd.Index
+    solutions: Mapping[str, FittedSolution]
+    cache_hits: int
+    computed: int
+
+    def labels(self, solution: str) -> pd.Series:
+        """Hard labels of one solution, indexed by customer (0 = largest cluster)."""
+        return pd.Series(
+            self._get(solution).labels, index=self.customer_ids, name="cluster"
+        ).astype("int64")
+
+    def memberships(self, solution: str) -> pd.DataFrame | None:
+        """Fuzzy memberships of one solution (column j = cluster j), or None when hard."""
+        fitted = self._get(solution)
+        if fitted.memberships is None:
+            return None
+        columns = [f"membership_{j}" for j in range(fitted.memberships.shape[1])]
+        return pd.DataFrame(fitted.memberships, index=self.customer_ids, columns=columns)
+
+    def best(self) -> str:
+        """The recommended solution with the strongest vote (most criteria agreeing on its k);
+        ties go to the better silhouette, then to the solution id."""
+        ranked = self.recommended_solutions()
+        if ranked.empty:
+            return self.results.sort_values("silhouette", ascending=False)["solution"].iloc[0]
+        return ranked["solution"].iloc[0]
+
+    def recommended_solutions(self) -> pd.DataFrame:
+        """The recommended k of every group with its metrics, strongest vote first."""
+        keys = [*GROUP_COLUMNS, "seed"]
+        chosen = self.choice.recommended.dropna(subset=["recommended_k"])
+        chosen = chosen.rename(columns={"recommended_k": "k"}).astype({"k": "int64"})
+        merged = self.results.merge(chosen[[*keys, "k", "votes"]], on=[*keys, "k"])
+        order = ["votes", "silhouette", "solution"]
+        return merged.sort_values(order, ascending=[False, False, True]).reset_index(drop=True)
+
+    def series(self, solution: str) -> pd.DataFrame:
+        """Every solution on the same features, scaling and seed as `solution` (all algorithms
+        and k), with the gap statistic: the evidence for k around it."""
+        row = self.results.set_index("solution").loc[solution]
+        keys = ["feature_set", "scaling", "seed"]
+        same = (self.results[keys] == row[keys].to_numpy()).all(axis=1)
+        gap = self.gap[["feature_set", "scaling", "algorithm", "seed", "k", "gap"]]
+        return self.results[same].merge(gap, on=[*keys, "algorithm", "k"], how="left")
+
+    def knee(self, solution: str) -> int | None:
+        """The k the inertia knee votes for in `solution`'s series (None when it abstains)."""
+        row = self.results.set_index("solution").loc[solution]
+        votes = self.choice.votes
+        keys = ["feature_set", "scaling", "algorithm", "seed"]
+        mine = votes[(votes[keys] == row[keys].to_numpy()).all(axis=1)]
+        knee = mine.loc[mine["criterion"] == "inertia_knee", "k"]
+        return None if knee.empty or pd.isna(knee.iloc[0]) else int(knee.iloc[0])
+
+    def _get(self, solution: str) -> FittedSolution:
+        try:
+            return self.solutions[solution]
+        except KeyError:
+            from seglab.errors import ConfigError
+            from seglab.registry import suggest
+
+            known = sorted(self.solutions)
+            raise ConfigError(
+                f"unknown solution '{solution}'{suggest(solution, known) or '.'} "
+                f"The grid has {len(known)} solutions, e.g. {known[0]}."
+            ) from None
+
+
+def cached_features(config: Config, as_of: dt.date, cache: Cache) -> pd.DataFrame:
+    """The customer feature table as of `as_of`, from the cache when the inputs are unchanged."""
+    io.ensure_synthetic(config.data)
+    key = make_key(
+        io.fingerprint(config.data.transactions),
+        config.data.model_dump(mode="json", exclude={"customers", "synthetic"}),
+        config.features.model_dump(mode="json", exclude={"sets"}),
+        as_of.isoformat(),
+    )
+    features = cache.load_frame("features", key)
+    if features is None:
+        transactions = io.load(config.data).transactions
+        features = compute_features(transactions, as_of, options=config.features.options())
+        cache.save_frame("features", key, features)
+    return features
+
+
+def run_experiments(
+    config: Config | str | Path,
+    *,
+    as_of: str | dt.date | None = None,
+    features: pd.DataFrame | None = None,
+    progress: bool = True,
+) -> ExperimentResult:
+    """Run the config's experiment grid and score every solution.
+
+    Parameters
+    ----------
+    config : Config or path-like
+        The run config (its ``experiments`` section is the grid).
+    as_of : date or str, optional
+        Overrides the config's ``as_of``.
+    features : DataFrame, optional
+        A customer feature table to use instead of computing (or reading the cached) one.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    ExperimentResult
+    """
+    config = config if isinstance(config, Config) else load_config(config)
+    grid = config.experiments
+    cache = Cache(config.cache_dir)
+    if features is None:
+        features = cached_features(config, resolve_as_of(config, as_of), cache)
+    data_key = frame_fingerprint(features)
+    prepared = _prepare(features, config)
+    jobs = [
+        (feature_set, scaling, algorithm, seed)
+        for feature_set in grid.feature_sets
+        for scaling in grid.scalings
+        for algorithm in grid.algorithms
+        for seed in grid.seeds
+    ]
+    run = Parallel(n_jobs=grid.n_jobs, return_as="generator_unordered")
+    outputs = run(
+        delayed(_run_job)(
+            prepared[job[:2]], job, grid.ks, grid.params.get(job[2], {}),
+            cache.root, data_key, (grid.silhouette_exact_max, grid.silhouette_sample),
+        )
+        for job in jobs
+    )  # fmt: skip
+    rows, solutions, hits = [], {}, 0
+    for job_rows, job_solutions, job_hits in tqdm(
+        outputs, total=len(jobs), desc="experiments", unit="job", disable=not progress
+    ):
+        rows += job_rows
+        solutions.update(job_solutions)
+        hits += job_hits
+    results = _tidy(rows, grid)
+    gap = _gap_tables(prepared, grid, config.seed)
+    choice = choose_k(results, gap=gap, by=[*GROUP_COLUMNS, "seed"])
+    partial = ExperimentResult(
+        results, choice, gap, pd.DataFrame(), features.index, solutions, hits, len(rows) - hits
+    )
+    stability = _stability(partial, prepared, grid)
+    log.info("%d solutions: %d from the cache, %d fitted", len(rows), hits, len(rows) - hits)
+    return ExperimentResult(
+        results, choice, gap, stability, features.index, solutions, hits, len(rows) - hits
+    )
+
+
+def _prepare(features: pd.DataFrame, config: Config) -> dict[tuple[str, str], np.ndarray]:
+    """Scaled features per (feature set, scaling), computed once and shared by every job."""
+    grid = config.experiments
+    prepared = {}
+    for feature_set in grid.feature_sets:
+        columns = list(resolve_feature_set(feature_set, config.features.sets))
+        for scaling in grid.scalings:
+            scaler = FeatureScaler(
+                scaling, winsorize=grid.winsorize, pca=grid.pca, random_state=config.seed
+            )
+            prepared[feature_set, scaling] = scaler.fit_transform(features[columns])
+    return prepared
+
+
+def _run_job(X, job, ks, params, cache_root, data_key, silhouette):
+    """Fit (or read from the cache) one (feature set, scaling, algorithm, seed) at every k.
+
+    Jobs run side by side on the cores, so each keeps its numerical libraries to one thread.
+    """
+    with threadpool_limits(limits=1):
+        return _fit_job(X, job, ks, params, cache_root, data_key, silhouette)
+
+
+def _fit_job(X, job, ks, params, cache_root, data_key, silhouette):
+    feature_set, scaling, algorithm, seed = job
+    cache = Cache(cache_root)
+    keys = {k: make_key(data_key, job, params, k, silhouette) for k in ks}
+    found = {k: cache.load_arrays("solutions", key) for k, key in keys.items()}
+    missing = [k for k, stored in found.items() if stored is None]
+    fitted = {}
+    if missing:
+        for solution in fit_many(X, algorithm, missing, random_state=seed, **params):
+            metrics = _metrics(X, solution, params, silhouette, seed)
+            meta = {**metrics, "fit_seconds": solution.seconds, "fit_notes": solution.notes}
+            arrays = {"labels": solution.labels}
+            if solution.memberships is not None:
+                arrays["memberships"] = solution.memberships
+                arrays["centres"] = solution.centres
+            cache.save_arrays("solutions", keys[solution.k], meta, **arrays)
+            found[solution.k] = {**arrays, "meta": meta}
+            fitted[solution.k] = True
+    rows, solutions = [], {}
+    for k in ks:
+        stored = found[k]
+        sid = solution_id(feature_set, scaling, algorithm, k, seed)
+        solutions[sid] = FittedSolution(
+            k, stored["labels"], stored.get("memberships"), stored.get("centres"),
+            stored["meta"]["fit_seconds"],
+            stored["meta"]["fit_notes"],
+        )  # fmt: skip
+        rows.append(
+            {
+                "solution": sid, "feature_set": feature_set, "scaling": scaling,
+                "algorithm": algorithm, "k": k, "seed": seed, **stored["meta"],
+                "cached": k not in fitted,
+            }
+        )  # fmt: skip
+    return rows, solutions, len(ks) - len(missing)
+
+
+def _metrics(X, solution: FittedSolution, params, silhouette, seed) -> dict:
+    exact_max, sample = silhouette
+    metrics = evaluate_solution(
+        X,
+        solution.labels,
+        memberships=solution.memberships,
+        centres=solution.centres,
+        m=params.get("m", 2.0),
+        silhouette_max_exact=exact_max,
+        silhouette_sample_size=sample,
+        random_state=seed,
+    ).to_dict()
+    metrics["sizes"] = ",".join(map(str, metrics["sizes"]))
+    return metrics
+
+
+def _tidy(rows: list[dict], grid) -> pd.DataFrame:
+    """One row per solution, in grid order (independent of the order jobs finished)."""
+    order = {
+        "feature_set": grid.feature_sets,
+        "scaling": grid.scalings,
+        "algorithm": grid.algorithms,
+        "seed": grid.seeds,
+    }
+    results = pd.DataFrame(rows)
+    sort_keys = [results[c].map({v: i for i, v in enumerate(o)}) for c, o in order.items()]
+    results = results.assign(**{f"_{i}": key for i, key in enumerate(sort_keys)})
+    results = results.sort_values([f"_{i}" for i in range(len(sort_keys))] + ["k"])
+    return results.drop(columns=[f"_{i}" for i in range(len(sort_keys))]).reset_index(drop=True)
+
+
+def _gap_tables(prepared, grid, seed: int) -> pd.DataFrame:
+    """Gap statistic per (feature set, scaling) on a seeded sample of at most GAP_SAMPLE
+    customers, with k-means as the clustering of data and references for every algorithm: it
+    measures how much cluster structure the scaled data hold at each k, whichever algorithm
+    then partitions them (running every algorithm on the references would cost the grid's
+    whole time budget)."""
+    rng = np.random.default_rng(seed)
+    tables = []
+    for (feature_set, scaling), X in prepared.items():
+        sample = X if len(X) <= GAP_SAMPLE else X[rng.choice(len(X), GAP_SAMPLE, replace=False)]
+        ks = [k for k in grid.ks if k <= len(sample)]
+        table = gap_statistic(
+            sample,
+            ks,
+            lambda data, k: KMeans(k, n_init=1, random_state=seed).fit_predict(data),
+            n_references=GAP_REFERENCES,
+            random_state=seed,
+        )
+        for algorithm in grid.algorithms:
+            for grid_seed in grid.seeds:
+                labelled = table.assign(
+                    feature_set=feature_set, scaling=scaling, algorithm=algorithm, seed=grid_seed
+                )
+                tables.append(labelled)
+    return pd.concat(tables, ignore_index=True)
+
+
+def _stability(result: ExperimentResult, prepared, grid) -> pd.DataFrame:
+    """Bootstrap Jaccard and ARI across seeds for the best `stability_top` solutions, on a
+    seeded subsample of at most `stability_sample` customers (its size is recorded)."""
+    rows = []
+    for row in result.recommended_solutions().head(grid.stability_top).itertuples():
+        X = prepared[row.feature_set, row.scaling]
+        labels = result.solutions[row.solution].labels
+        if len(X) > grid.stability_sample:
+            rng = np.random.default_rng(row.seed)
+            sample = np.sort(rng.choice(len(X), grid.stability_sample, replace=False))
+            X, labels = X[sample], labels[sample]
+        params = grid.params.get(row.algorithm, {})
+
+        def refit(data, seed, algorithm=row.algorithm, k=row.k, params=params):
+            return fit_many(data, algorithm, [k], random_state=seed, **params)[0].labels
+
+        boot = bootstrap_stability(
+            X,
+            labels,
+            lambda data, seed=row.seed, refit=refit: refit(data, seed),
+            n_boot=grid.bootstrap,
+            random_state=row.seed,
+        )
+        seeds = seed_stability(X, refit, seeds=[row.seed + i for i in range(grid.stability_seeds)])
+        stability = {"stability_n": len(X), **boot.to_dict(), **seeds.to_dict()}
+        rows.append({"solution": row.solution, **stability})
+    return pd.DataFrame(rows)

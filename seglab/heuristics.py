@@ -1,0 +1,1168 @@
+"""Heuristic segment schemes: rule tables kept as data, run over one customer table.
+
+A scheme is data (:class:`SchemeSpec`): named parameters (thresholds), the derived columns it
+needs first (:mod:`seglab.derived`), an ordered list of segments, each a name, a condition
+(:mod:`seglab.rules`), a description and an optional action, and a fallback label. The first
+segment whose condition holds wins; customers no rule places get the fallback, so every customer
+in scope gets exactly one label per scheme. Tag schemes (``kind: tags``) are the exception: every
+tag whose condition holds applies, any number per customer.
+
+The default schemes (every scheme of SEGMENTS.md) ship in ``seglab/schemes.yaml``. A run's
+:class:`HeuristicsConfig` picks them (``schemes``), drops some (``drop``), overrides thresholds
+(``params``), adds schemes written in YAML only (``add``) and names where the flags come from
+(``flags``). :func:`classify` runs them all and returns plain tables.
+
+Input contract
+--------------
+One customer table: a DataFrame indexed by ``customer_id``, one row per customer in scope, with
+the feature columns of :mod:`seglab.features` (float64, as of the report date) and any attribute
+columns. Revenue is ``monetary_total``; it must be present. Conditions name columns directly.
+
+Policies
+--------
+- Order: first match wins, in the order the segments are written; summaries list segments in
+  that order, then the fallback, empty segments included with 0 customers.
+- Missing values: a condition that compares a missing value does not match (see
+  :mod:`seglab.rules`), so the customer falls through to later segments or the fallback.
+- One namespace: a scheme's parameter names, its derived columns and the table's columns must
+  not overlap; an overlap is a ConfigError naming the name.
+- Absent columns: a default scheme that needs a column the table does not have (``age`` on data
+  without demographics) is skipped and reported in ``skipped`` with the reason; the rest of the
+  run goes on. A scheme the analyst asked for explicitly (listed under ``schemes:`` or added
+  under ``add:``) raises :class:`~seglab.rules.UnknownColumnError` instead, naming the column,
+  suggesting the nearest and listing the known ones.
+- Flags: ``blacklist``, ``competitor_customer`` and ``occasional`` are always columns when the
+  rules run: from the source configured under ``flags``, else from an attribute column of that
+  name, else False for everyone (reported in ``flags``). Ids in a flag file that are not
+  customers in scope are counted and reported, not an error.
+- Warnings are data: a segment under 2 % or over 50 % of customers, more than 12 non-empty
+  segments, and for ABC the share of customers making 80 % of revenue outside 15-25 %.
+- Deterministic: no randomness; ties are broken by ``customer_id``.
+
+Scheme 1 note: orders below the "logistic minimum" order value are removed upstream by the
+loader's cleaning policy, so they count neither towards turnover nor frequency here.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from seglab.derived import DERIVATIONS
+from seglab.errors import ConfigError, DataError, SchemaError
+from seglab.registry import suggest
+from seglab.rules import FUNCTIONS, UnknownColumnError, parse_condition, unknown_column
+
+__all__ = [
+    "DEFAULT_FLAGS",
+    "REVENUE",
+    "DeriveSpec",
+    "FlagSource",
+    "HeuristicsConfig",
+    "HeuristicsResult",
+    "SchemeSpec",
+    "SegmentSpec",
+    "attach_flags",
+    "classify",
+    "default_schemes",
+    "known_keys",
+    "migration",
+    "read_id_list",
+    "resolve_schemes",
+    "rules_table",
+]
+
+logger = logging.getLogger(__name__)
+
+REVENUE = "monetary_total"
+"""The revenue column: summaries' revenue and revenue share, conservation to the cent."""
+
+DEFAULT_FLAGS = ("blacklist", "competitor_customer", "occasional")
+"""Flags that always exist as boolean columns when the rules run."""
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SCHEME_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
+_TRUE = {"true", "yes", "y", "t", "1", "x"}
+_FALSE = {"false", "no", "n", "f", "0", ""}
+
+
+def _param_value(value: Any) -> Any:
+    scalar = (bool, int, float, str)
+    if isinstance(value, scalar):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, scalar) for v in value):
+        return list(value)
+    raise ValueError(
+        f"a parameter is a number, a text, true/false or a list of those, got {value!r}"
+    )
+
+
+ParamValue = Annotated[Any, PlainValidator(_param_value)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _value_error(exc: ConfigError) -> ValueError:
+    return ValueError(str(exc))
+
+
+class SegmentSpec(_Frozen):
+    """One row of a rule table.
+
+    Parameters
+    ----------
+    name : str
+        The label customers get.
+    when : str
+        The condition (see :mod:`seglab.rules`); parsed and checked when the spec is built.
+    description : str
+        What the segment is, in business words.
+    action : str, optional
+        The business action attached (discount, payment terms, contact policy).
+    """
+
+    name: str = Field(min_length=1)
+    when: str
+    description: str = ""
+    action: str | None = None
+
+    @field_validator("when")
+    @classmethod
+    def _parses(cls, text: str) -> str:
+        try:
+            parse_condition(text)
+        except ConfigError as exc:
+            raise _value_error(exc) from None
+        return text
+
+
+class DeriveSpec(_Frozen):
+    """A derived column step: a registered derivation and its arguments.
+
+    Parameters
+    ----------
+    use : str
+        Name in :data:`seglab.derived.DERIVATIONS`.
+    args : dict
+        Keyword arguments. A string value ``"$name"`` stands for the scheme's parameter
+        ``name``, so a threshold used by a derivation is overridden like any other.
+    """
+
+    use: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_derivation(self) -> DeriveSpec:
+        try:
+            derivation = DERIVATIONS.get(self.use)
+        except ConfigError as exc:
+            raise _value_error(exc) from None
+        accepted = derivation.parameters()
+        for arg in self.args:
+            if arg not in accepted:
+                raise ValueError(
+                    f"derivation '{self.use}' has no argument '{arg}'"
+                    f"{suggest(arg, list(accepted)) or '.'} Arguments: {', '.join(accepted)}."
+                )
+        required = [k for k, p in accepted.items() if p.default is p.empty]
+        missing = [k for k in required if k not in self.args]
+        if missing:
+            raise ValueError(f"derivation '{self.use}' needs the argument(s) {', '.join(missing)}")
+        return self
+
+
+class WarnSpec(_Frozen):
+    """When a scheme's segments are reported as too small, too large or too many."""
+
+    min_share: float = Field(0.02, ge=0, le=1)
+    max_share: float = Field(0.5, ge=0, le=1)
+    max_segments: int = Field(12, ge=1)
+
+
+class ConcentrationSpec(_Frozen):
+    """The healthy range of the share of customers in `segment` (ABC: A should be 15-25 %)."""
+
+    segment: str
+    min_share: float = Field(0.15, ge=0, le=1)
+    max_share: float = Field(0.25, ge=0, le=1)
+
+
+class SchemeSpec(_Frozen):
+    """A heuristic scheme as data.
+
+    Parameters
+    ----------
+    title : str
+        One or two sentences: what the scheme is and where it comes from.
+    kind : {"labels", "tags"}
+        ``labels``: one label per customer, first match wins. ``tags``: every matching segment
+        applies (any number per customer); ``fallback`` names the customers with no tag.
+    params : dict
+        Named thresholds (numbers, texts, booleans or lists), referenced by name in conditions.
+    derive : list of DeriveSpec
+        Derived columns computed, in order, before the rules run.
+    segments : list of SegmentSpec
+        The rule table.
+    label_from : str, optional
+        Instead of segments: the label is the value of this column (geography). Missing values
+        get the fallback; the summary lists values by number of customers, descending.
+    fallback : str
+        Label of customers no rule places.
+    fallback_description : str
+        Description of the fallback row.
+    concentration : ConcentrationSpec, optional
+        Warn when this segment's share of customers is outside the range.
+    warn : WarnSpec
+        Thresholds of the size warnings.
+    """
+
+    title: str = ""
+    kind: Literal["labels", "tags"] = "labels"
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+    derive: tuple[DeriveSpec, ...] = ()
+    segments: tuple[SegmentSpec, ...] = ()
+    label_from: str | None = None
+    fallback: str = Field("unclassified", min_length=1)
+    fallback_description: str = "matched none of the rules"
+    concentration: ConcentrationSpec | None = None
+    warn: WarnSpec = WarnSpec()
+
+    @field_validator("params")
+    @classmethod
+    def _param_names(cls, params: dict[str, ParamValue]) -> dict[str, ParamValue]:
+        for name in params:
+            if not _IDENTIFIER.match(name) or name.startswith("__") or name in FUNCTIONS:
+                raise ValueError(
+                    f"parameter name '{name}' must be an identifier (letters, digits, _), "
+                    f"not start with '__' and not be one of {', '.join(FUNCTIONS)}"
+                )
+        return params
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SchemeSpec:
+        names = [segment.name for segment in self.segments]
+        if self.kind == "tags" and (self.label_from or self.concentration):
+            raise ValueError("a tags scheme has segments only (no label_from, no concentration)")
+        if bool(self.segments) == bool(self.label_from):
+            raise ValueError("give either segments (a rule table) or label_from (a column)")
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"segment names must be unique; repeated: {', '.join(duplicates)}")
+        if self.fallback in names:
+            raise ValueError(f"the fallback '{self.fallback}' is also a segment name")
+        for step in self.derive:
+            for arg, value in step.args.items():
+                if (
+                    isinstance(value, str)
+                    and value.startswith("$")
+                    and value[1:] not in self.params
+                ):
+                    raise ValueError(
+                        f"derivation '{step.use}' argument '{arg}' refers to {value}, which is not "
+                        f"a parameter{suggest(value[1:], list(self.params)) or '.'} "
+                        f"Parameters: {', '.join(self.params) or 'none'}."
+                    )
+        if self.concentration and self.concentration.segment not in names:
+            raise ValueError(f"concentration names '{self.concentration.segment}', not a segment")
+        return self
+
+
+class _Catalogue(_Frozen):
+    version: Literal[1]
+    schemes: dict[str, SchemeSpec]
+
+
+class FlagSource(_Frozen):
+    """Where a flag comes from: an attribute column, or a file listing customer ids.
+
+    Exactly one of `column` and `file`. A file holds one customer_id per line (blank lines and
+    lines starting with ``#`` ignored; a first line ``customer_id`` is a header), or is a CSV
+    (``.csv``) with a ``customer_id`` column. A relative path resolves against the folder of the
+    config file. A column is read as true/false: booleans, numbers (non-zero is true) or texts
+    (true/yes/y/t/1/x and false/no/n/f/0/empty); missing is false.
+    """
+
+    column: str | None = None
+    file: Path | None = None
+
+    @field_validator("file")
+    @classmethod
+    def _resolve(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        base = (info.context or {}).get("base_dir")
+        if value is None or value.is_absolute() or base is None:
+            return value
+        return (Path(base) / value).resolve()
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FlagSource:
+        if (self.column is None) == (self.file is None):
+            raise ValueError("give exactly one of 'column' or 'file'")
+        return self
+
+
+class HeuristicsConfig(_Frozen):
+    """Which heuristic schemes run and how: the ``heuristics:`` section of a run config.
+
+    Parameters
+    ----------
+    schemes : list of str, optional
+        The default schemes to run, in this order; all of them when omitted. A scheme named
+        here is explicit: a column it needs that the table lacks is an error, not a skip.
+    drop : list of str
+        Schemes not to run.
+    params : dict
+        ``{scheme: {param: value}}`` threshold overrides; the value must be of the same kind
+        (number, text, true/false, list) as the default.
+    add : dict
+        ``{name: scheme}`` new schemes, written like the defaults in ``schemes.yaml``.
+    flags : dict
+        ``{flag: {column: name}}`` or ``{flag: {file: path}}``; see :class:`FlagSource`.
+
+    Examples
+    --------
+    >>> cfg = HeuristicsConfig(params={"abc": {"a_share": 0.7}}, drop=["rfm_bins"])
+    >>> resolve_schemes(cfg)["abc"].params["a_share"]
+    0.7
+    """
+
+    schemes: tuple[str, ...] | None = None
+    drop: tuple[str, ...] = ()
+    params: dict[str, dict[str, ParamValue]] = Field(default_factory=dict)
+    add: dict[str, SchemeSpec] = Field(default_factory=dict)
+    flags: dict[str, FlagSource] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_names(self) -> HeuristicsConfig:
+        defaults = default_schemes()
+        for name in self.add:
+            if name in defaults:
+                raise ValueError(
+                    f"add: '{name}' is a default scheme; change its thresholds under params, "
+                    "or drop it and add yours under another name"
+                )
+            if not re.match(_SCHEME_NAME, name):
+                raise ValueError(f"add: scheme name '{name}' must be an identifier")
+        known = [*defaults, *self.add]
+        for key, names in (
+            ("schemes", self.schemes or ()),
+            ("drop", self.drop),
+            ("params", self.params),
+        ):
+            for name in names:
+                if name not in known:
+                    raise ValueError(
+                        f"{key}: unknown scheme '{name}'{suggest(name, known) or '.'} "
+                        f"Known: {', '.join(known)}."
+                    )
+        for scheme, overrides in self.params.items():
+            spec = defaults.get(scheme) or self.add[scheme]
+            for param, value in overrides.items():
+                if param not in spec.params:
+                    raise ValueError(
+                        f"params.{scheme}: unknown parameter '{param}'"
+                        f"{suggest(param, list(spec.params)) or '.'} "
+                        f"Parameters: {', '.join(spec.params) or 'none'}."
+                    )
+                default = spec.params[param]
+                if _kind(value) != _kind(default):
+                    raise ValueError(
+                        f"params.{scheme}.{param}: expected {_kind(default)} like {default!r}, "
+                        f"got {value!r}"
+                    )
+        for flag in self.flags:
+            if not _IDENTIFIER.match(flag) or flag.startswith("__"):
+                raise ValueError(f"flags: '{flag}' must be an identifier (it becomes a column)")
+        return self
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list"
+
+
+@dataclass(frozen=True)
+class HeuristicsResult:
+    """What :func:`classify` computed, as plain tables.
+
+    Attributes
+    ----------
+    labels : DataFrame
+        Index customer_id, one categorical column per labels scheme that ran (categories in
+        the scheme's order, fallback last); every customer has exactly one label.
+    tags : DataFrame
+        Index customer_id, one boolean column per tag of every tags scheme that ran.
+    summaries : dict of str to DataFrame
+        Per scheme: ``segment``, ``customers``, ``share``, ``revenue``, ``revenue_share``,
+        ``mean_<column>`` for each numeric column the scheme's conditions and derivations use,
+        ``description``, ``action``. Tags schemes end with the customers without a tag.
+    overlaps : dict of str to DataFrame
+        Per tags scheme: customers carrying both tags (diagonal: customers with the tag).
+    warnings : DataFrame
+        ``scheme``, ``segment``, ``kind``, ``message``. Kinds: ``empty``, ``small``, ``large``,
+        ``too_many_segments``, ``concentration``, ``note``, ``unknown_ids``.
+    skipped : DataFrame
+        ``scheme``, ``reason``: default schemes not run because the table lacks a column.
+    flags : DataFrame
+        ``flag``, ``source``, ``customers``, ``listed_ids``, ``unknown_ids``.
+    derived : dict of str to DataFrame
+        Per scheme, the derived columns its rules used (scores, shares, ranks).
+    schemes : dict of str to SchemeSpec
+        The schemes as run, parameters overridden: the provenance of every label.
+    """
+
+    labels: pd.DataFrame
+    tags: pd.DataFrame
+    summaries: dict[str, pd.DataFrame]
+    overlaps: dict[str, pd.DataFrame]
+    warnings: pd.DataFrame
+    skipped: pd.DataFrame
+    flags: pd.DataFrame
+    derived: dict[str, pd.DataFrame] = field(default_factory=dict)
+    schemes: dict[str, SchemeSpec] = field(default_factory=dict)
+
+    def summary_table(self) -> pd.DataFrame:
+        """Every scheme's summary stacked in one long table with a leading ``scheme`` column."""
+        frames = [
+            summary.loc[:, ~summary.columns.str.startswith("mean_")].assign(scheme=name)
+            for name, summary in self.summaries.items()
+        ]
+        columns = ["scheme", *_SUMMARY_COLUMNS]
+        if not frames:
+            return pd.DataFrame(columns=columns)
+        return pd.concat(frames, ignore_index=True)[columns]
+
+
+_SUMMARY_COLUMNS = [
+    "segment",
+    "customers",
+    "share",
+    "revenue",
+    "revenue_share",
+    "description",
+    "action",
+]
+_WARNING_COLUMNS = ["scheme", "segment", "kind", "message"]
+
+
+@functools.cache
+def _load_defaults() -> _Catalogue:
+    text = files("seglab").joinpath("schemes.yaml").read_text(encoding="utf-8")
+    try:
+        return _Catalogue.model_validate(yaml.safe_load(text))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "seglab/schemes.yaml")) from None
+
+
+def default_schemes() -> dict[str, SchemeSpec]:
+    """The default schemes shipped in ``seglab/schemes.yaml``, by name, in file order.
+
+    Examples
+    --------
+    >>> list(default_schemes())[:3]
+    ['frequency_tiers', 'prospect_tiers', 'abc']
+    """
+    return dict(_load_defaults().schemes)
+
+
+def _as_config(config: HeuristicsConfig | Mapping[str, Any] | None) -> HeuristicsConfig:
+    if config is None:
+        return HeuristicsConfig()
+    if isinstance(config, HeuristicsConfig):
+        return config
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"heuristics: expected a mapping, got {type(config).__name__}")
+    try:
+        return HeuristicsConfig.model_validate(dict(config))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "heuristics")) from None
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    """One line per pydantic error; an unknown key suggests the nearest known one."""
+    lines = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        key = ".".join(str(part) for part in loc)
+        where = f"{source}.{key}" if key else source
+        if err["type"] == "extra_forbidden":
+            known = known_keys(loc[:-1])
+            hint = suggest(str(loc[-1]), known)
+            lines.append(f"{where}: unknown key{hint or '.'} Known keys here: {', '.join(known)}.")
+        else:
+            lines.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    return " ".join(lines)
+
+
+def known_keys(loc: list[str | int], model: type[BaseModel] | None = None) -> list[str]:
+    """The keys allowed at `loc` (a pydantic error location) inside `model`.
+
+    Walks through fields, dict values (``add: {name: scheme}``) and list items, so that an
+    unknown key deep inside an added scheme can be answered with the keys allowed there. The
+    run config can use it for its ``heuristics`` section.
+
+    Examples
+    --------
+    >>> known_keys(["add", "my_scheme", "segments", 0])
+    ['name', 'when', 'description', 'action']
+    """
+    current: Any = model or HeuristicsConfig
+    for part in loc:
+        current = _step(current, part)
+    found = _as_model(current)
+    return list(found.model_fields) if found else []
+
+
+def _as_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ():
+        if _as_model(arg):
+            return _as_model(arg)
+    return None
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    model = _as_model(annotation)
+    if model is not None:
+        field = model.model_fields.get(str(part))
+        return field.annotation if field else None
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, UnionType):
+        containers = [a for a in args if get_origin(a) in (dict, list, tuple)]
+        return _step(containers[0], part) if containers else None
+    if origin is dict:
+        return args[1]
+    if origin in (list, tuple):
+        return args[0]
+    return None
+
+
+def resolve_schemes(
+    config: HeuristicsConfig | Mapping[str, Any] | None = None,
+) -> dict[str, SchemeSpec]:
+    """The schemes a config runs, in order, with its parameter overrides applied.
+
+    Parameters
+    ----------
+    config : HeuristicsConfig or mapping, optional
+        The ``heuristics`` section; all defaults when omitted.
+
+    Returns
+    -------
+    dict of str to SchemeSpec
+        The chosen defaults (in the order of ``schemes``, else file order) minus ``drop``,
+        then the added schemes.
+
+    Examples
+    --------
+    >>> list(resolve_schemes({"schemes": ["abc", "xyz"], "drop": ["xyz"]}))
+    ['abc']
+    """
+    config = _as_config(config)
+    defaults = default_schemes()
+    names = list(config.schemes) if config.schemes is not None else list(defaults)
+    chosen = {name: defaults[name] for name in names if name in defaults}
+    chosen.update(config.add)
+    for name in config.drop:
+        chosen.pop(name, None)
+    for name, overrides in config.params.items():
+        if name in chosen:
+            spec = chosen[name]
+            chosen[name] = spec.model_copy(update={"params": {**spec.params, **overrides}})
+    seen: dict[str, str] = {}
+    for name, spec in chosen.items():
+        if spec.kind != "tags":
+            continue
+        for segment in spec.segments:
+            if segment.name in seen:
+                raise ConfigError(
+                    f"tag '{segment.name}' is defined by both '{seen[segment.name]}' and '{name}'; "
+                    "tag names become columns and must be unique"
+                )
+            seen[segment.name] = name
+    return chosen
+
+
+def rules_table(scheme: SchemeSpec) -> pd.DataFrame:
+    """A scheme's rule table for display: ``segment``, ``condition``, ``description``, ``action``.
+
+    The fallback is the last row, with condition ``(otherwise)``.
+
+    Examples
+    --------
+    >>> rules_table(default_schemes()["lifecycle"])["segment"].tolist()
+    ['active', 'inactive', 'sleeping', 'closed', 'unclassified']
+    """
+    rows = [(s.name, s.when, s.description, s.action) for s in scheme.segments]
+    if scheme.label_from:
+        rows.append((f"<{scheme.label_from}>", f"value of {scheme.label_from}", "", None))
+    rows.append((scheme.fallback, "(otherwise)", scheme.fallback_description, None))
+    return pd.DataFrame(rows, columns=["segment", "condition", "description", "action"])
+
+
+def read_id_list(path: str | Path) -> list[str]:
+    """Customer ids listed in a file, as text, in file order, without duplicates.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.csv`` file with a ``customer_id`` column, or a text file with one id per line
+        (blank lines and ``#`` comments ignored; a first line ``customer_id`` is a header).
+
+    Returns
+    -------
+    list of str
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"id list '{path}' does not exist; give a file with one customer_id per line"
+        )
+    if path.suffix.lower() == ".csv":
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if "customer_id" not in frame.columns:
+            known = [str(c) for c in frame.columns]
+            raise ConfigError(
+                f"id list '{path}' has no 'customer_id' column"
+                f"{suggest('customer_id', known) or '.'} Columns: {', '.join(known)}."
+            )
+        values = frame["customer_id"].str.strip().tolist()
+    else:
+        values = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        values = [v for v in values if v and not v.startswith("#")]
+        if values and values[0] == "customer_id":
+            values = values[1:]
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def attach_flags(
+    table: pd.DataFrame, flags: Mapping[str, FlagSource] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add the flag columns (true/false) the rules use; report where each came from.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The customer table, indexed by customer_id.
+    flags : mapping of str to FlagSource, optional
+        Configured sources. :data:`DEFAULT_FLAGS` always get a column: from their source, else
+        from an attribute column of the same name, else False for everyone.
+
+    Returns
+    -------
+    table : DataFrame
+        A copy with one boolean column per flag.
+    report : DataFrame
+        ``flag``, ``source``, ``customers`` (flagged), ``listed_ids`` (ids in the file),
+        ``unknown_ids`` (ids in the file that are not customers in the table).
+    """
+    flags = dict(flags or {})
+    columns: dict[str, pd.Series] = {}
+    rows = []
+    for name in dict.fromkeys([*DEFAULT_FLAGS, *flags]):
+        source = flags.get(name)
+        listed = unknown = 0
+        if source is not None and source.file is not None:
+            if name in table.columns:
+                raise ConfigError(
+                    f"flag '{name}' comes from the file {source.file}, but the customer table "
+                    f"already has a column '{name}'; rename the flag or drop the file"
+                )
+            ids = read_id_list(source.file)
+            values, unknown = _match_ids(table.index, ids)
+            listed, origin = len(ids), f"file {source.file}"
+        else:
+            column = source.column if source is not None else name
+            if source is not None and column != name and name in table.columns:
+                raise ConfigError(
+                    f"flag '{name}' comes from column '{column}', but the table already has a "
+                    f"column '{name}'; rename the flag"
+                )
+            if column in table.columns:
+                values, origin = _as_flag(table[column], column), f"column {column}"
+            elif source is not None:
+                raise unknown_column(
+                    column, [str(c) for c in table.columns], where=f"flag '{name}'"
+                )
+            else:
+                values, origin = np.zeros(len(table), dtype=bool), "not configured (all false)"
+        columns[name] = pd.Series(values, index=table.index, dtype=bool)
+        rows.append((name, origin, int(columns[name].sum()), listed, unknown))
+    out = table.drop(columns=[c for c in columns if c in table.columns]).assign(**columns)
+    report = pd.DataFrame(
+        rows, columns=["flag", "source", "customers", "listed_ids", "unknown_ids"]
+    )
+    return out, report
+
+
+def _match_ids(index: pd.Index, ids: list[str]) -> tuple[np.ndarray, int]:
+    """Which customers of `index` are listed, and how many listed ids are not customers.
+
+    Ids are compared as numbers when the index is numeric, else as text.
+    """
+    if pd.api.types.is_numeric_dtype(index.dtype):
+        keys = pd.to_numeric(pd.Series(ids, dtype=object), errors="coerce")
+        known = keys.isin(index).to_numpy()
+        return index.isin(keys.dropna()), int((~known).sum())
+    text = index.astype(str)
+    keys = pd.Index(ids)
+    return text.isin(keys), int((~keys.isin(text)).sum())
+
+
+def _as_flag(series: pd.Series, name: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.fillna(False).to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        return np.nan_to_num(values, nan=0.0) != 0
+    text = series.astype(object).where(series.notna(), "").map(lambda v: str(v).strip().lower())
+    bad = sorted(set(text) - _TRUE - _FALSE)
+    if bad:
+        raise ConfigError(
+            f"flag column '{name}' holds values that are not true/false: {bad[:5]}; "
+            f"use {sorted(_TRUE)} or {sorted(_FALSE)}"
+        )
+    return text.isin(_TRUE).to_numpy()
+
+
+def _check_table(customers: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(customers, pd.DataFrame):
+        raise SchemaError(
+            f"the customer table must be a DataFrame indexed by customer_id, "
+            f"got {type(customers).__name__}"
+        )
+    if customers.empty:
+        raise DataError("the customer table has no customers; check as_of and the filters")
+    if REVENUE not in customers.columns:
+        known = [str(c) for c in customers.columns]
+        raise SchemaError(
+            f"the customer table has no '{REVENUE}' column (revenue per customer)"
+            f"{suggest(REVENUE, known) or '.'} Columns: {', '.join(known)}."
+        )
+    duplicated = customers.index[customers.index.duplicated()].unique()
+    if len(duplicated):
+        raise DataError(
+            f"the customer table has {len(duplicated)} repeated customer_id(s), e.g. "
+            f"{list(duplicated[:5])}; give one row per customer"
+        )
+    return customers
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    labels: pd.Series | None
+    tags: pd.DataFrame | None
+    summary: pd.DataFrame
+    warnings: list[tuple[str, str, str, str]]
+    derived: pd.DataFrame
+
+
+def classify(
+    customers: pd.DataFrame, config: HeuristicsConfig | Mapping[str, Any] | None = None
+) -> HeuristicsResult:
+    """Run the heuristic schemes over the customer table.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        One row per customer in scope, indexed by customer_id: features and attributes.
+    config : HeuristicsConfig or mapping, optional
+        The ``heuristics`` section of the run config; every default scheme when omitted.
+
+    Returns
+    -------
+    HeuristicsResult
+
+    Raises
+    ------
+    UnknownColumnError
+        A scheme asked for explicitly names a column the table lacks.
+    ConfigError
+        A condition does not fit the data (text compared with a number), names clash, a flag
+        source is missing.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame(
+    ...     {"monetary_total": [500.0, 300.0, 150.0, 50.0], "recency_days": [5.0, 100, 200, 400]},
+    ...     index=pd.Index(["c1", "c2", "c3", "c4"], name="customer_id"),
+    ... )
+    >>> result = classify(table, {"schemes": ["abc", "lifecycle"]})
+    >>> result.labels
+                abc lifecycle
+    customer_id
+    c1            A    active
+    c2            A  inactive
+    c3            B  sleeping
+    c4            C    closed
+    """
+    config = _as_config(config)
+    table = _check_table(customers)
+    schemes = resolve_schemes(config)
+    explicit = set(config.schemes or ()) | set(config.add)
+    table, flags = attach_flags(table, config.flags)
+    outcomes: dict[str, _Outcome] = {}
+    skipped: list[tuple[str, str]] = []
+    for name, spec in schemes.items():
+        try:
+            outcomes[name] = _run_scheme(name, spec, table)
+        except UnknownColumnError as exc:
+            if name in explicit:
+                raise UnknownColumnError(f"scheme '{name}': {exc}", column=exc.column) from None
+            reason = f"needs column '{exc.column}', which the customer table does not have"
+            logger.info("heuristic scheme %s skipped: %s", name, reason)
+            skipped.append((name, reason))
+    return _assemble(table, schemes, outcomes, skipped, flags)
+
+
+def _run_scheme(name: str, spec: SchemeSpec, table: pd.DataFrame) -> _Outcome:
+    """Derive, check names, classify, summarise and warn for one scheme."""
+    context = f"scheme '{name}'"
+    clash = [p for p in spec.params if p in table.columns]
+    if clash:
+        raise ConfigError(
+            f"{context}: parameter '{clash[0]}' is also a column of the customer table; "
+            "parameters and columns share one namespace, rename one of them"
+        )
+    derived, notes = _derive(name, spec, table)
+    view = pd.concat([table, derived], axis=1) if len(derived.columns) else table
+    columns = [str(c) for c in view.columns]
+    for segment in spec.segments:
+        for used in parse_condition(segment.when).names:
+            if used not in spec.params and used not in view.columns:
+                raise unknown_column(
+                    used, columns, params=spec.params, where=f"{context}, segment '{segment.name}'"
+                )
+    if spec.label_from and spec.label_from not in view.columns:
+        raise unknown_column(spec.label_from, columns, where=f"{context}, label_from")
+    masks = _segment_masks(name, spec, view)
+    labels = tags = None
+    if spec.kind == "tags":
+        tags = pd.DataFrame(masks, index=view.index)
+        rows = [*masks.items(), (spec.fallback, ~tags.any(axis=1).to_numpy())]
+    elif spec.label_from:
+        labels = _labels_from_column(view[spec.label_from], spec.fallback)
+        rows = [(cat, (labels == cat).to_numpy()) for cat in labels.cat.categories]
+    else:
+        labels = _first_match(masks, spec.fallback, view.index)
+        rows = [(cat, (labels == cat).to_numpy()) for cat in labels.cat.categories]
+    features = _summary_features(spec, view)
+    summary = _summary(rows, view, features, spec)
+    warnings = [(name, "", "note", note) for note in notes]
+    warnings += _warnings(name, spec, summary)
+    return _Outcome(labels, tags, summary, warnings, derived)
+
+
+def _derive(name: str, spec: SchemeSpec, table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    derived = pd.DataFrame(index=table.index)
+    notes: list[str] = []
+    for step in spec.derive:
+        derivation = DERIVATIONS.get(step.use)
+        args = {
+            key: spec.params[value[1:]]
+            if isinstance(value, str) and value.startswith("$")
+            else value
+            for key, value in step.args.items()
+        }
+        inputs = [
+            c for c in dict.fromkeys(derivation.input_columns(args)) if c in table or c in derived
+        ]
+        source = pd.concat([table[[c for c in inputs if c not in derived]], derived], axis=1)
+        try:
+            out = derivation(source, **args)
+            note = derivation.note(source, **args) if derivation.note else None
+        except UnknownColumnError as exc:
+            if exc.column not in table.columns and exc.column not in derived:
+                raise
+            raise ConfigError(f"scheme '{name}', derivation '{step.use}': {exc}") from None
+        except ConfigError as exc:
+            raise ConfigError(f"scheme '{name}', derivation '{step.use}': {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"scheme '{name}', derivation '{step.use}' cannot use its arguments {args}: {exc}"
+            ) from None
+        for column in out.columns:
+            if column in table.columns or column in spec.params or column in derived.columns:
+                raise ConfigError(
+                    f"scheme '{name}': derived column '{column}' ({step.use}) clashes with a "
+                    "column of the table, a parameter or an earlier derived column; set its "
+                    "output name"
+                )
+        derived = pd.concat([derived, out], axis=1)
+        if note:
+            notes.append(note)
+    return derived, notes
+
+
+def _segment_masks(name: str, spec: SchemeSpec, view: pd.DataFrame) -> dict[str, np.ndarray]:
+    masks = {}
+    for segment in spec.segments:
+        try:
+            mask = parse_condition(segment.when).evaluate(view, spec.params)
+        except UnknownColumnError:
+            raise
+        except ConfigError as exc:
+            raise ConfigError(f"scheme '{name}', segment '{segment.name}': {exc}") from None
+        masks[segment.name] = mask.to_numpy()
+    return masks
+
+
+def _first_match(masks: dict[str, np.ndarray], fallback: str, index: pd.Index) -> pd.Series:
+    codes = np.full(len(index), len(masks), dtype=np.int64)
+    free = np.ones(len(index), dtype=bool)
+    for code, mask in enumerate(masks.values()):
+        hit = mask & free
+        codes[hit] = code
+        free &= ~hit
+    labels = pd.Categorical.from_codes(codes, categories=[*masks, fallback])
+    return pd.Series(labels, index=index)
+
+
+def _labels_from_column(values: pd.Series, fallback: str) -> pd.Series:
+    """Labels copied from a column as text; missing -> fallback; categories by size, descending."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [f"{u:g}" if isinstance(u, float) else str(u) for u in uniques]
+    counts = np.bincount(codes[codes >= 0], minlength=len(texts))
+    totals: dict[str, int] = {}
+    for text, count in zip(texts, counts, strict=True):
+        totals[text] = totals.get(text, 0) + int(count)
+    totals.pop(fallback, None)
+    order = sorted(totals, key=lambda label: (-totals[label], label))
+    categories = [*order, fallback]
+    position = {label: i for i, label in enumerate(categories)}
+    lookup = np.array([position[t] for t in texts] + [len(categories) - 1], dtype=np.int64)
+    labels = pd.Categorical.from_codes(lookup[codes], categories=categories)
+    return pd.Series(labels, index=values.index)
+
+
+def _summary_features(spec: SchemeSpec, view: pd.DataFrame) -> list[str]:
+    names: list[str] = []
+    for step in spec.derive:
+        names += DERIVATIONS.get(step.use).input_columns(step.args)
+    for segment in spec.segments:
+        names += parse_condition(segment.when).names
+    numeric = []
+    for name in dict.fromkeys(names):
+        if name in spec.params or name not in view.columns:
+            continue
+        dtype = view[name].dtype
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            numeric.append(name)
+    return numeric
+
+
+def _summary(
+    rows: list[tuple[str, np.ndarray]],
+    view: pd.DataFrame,
+    features: list[str],
+    spec: SchemeSpec,
+) -> pd.DataFrame:
+    revenue = view[REVENUE].to_numpy(dtype="float64", na_value=np.nan)
+    values = view[features].to_numpy(dtype="float64", na_value=np.nan)
+    total = float(np.nansum(revenue))
+    described = {s.name: (s.description, s.action) for s in spec.segments}
+    described[spec.fallback] = (spec.fallback_description, None)
+    records = []
+    for segment, mask in rows:
+        count = int(mask.sum())
+        segment_revenue = float(np.nansum(revenue[mask]))
+        means = _column_means(values[mask]) if count else [np.nan] * len(features)
+        description, action = described.get(segment, ("", None))
+        records.append(
+            {
+                "segment": segment,
+                "customers": count,
+                "share": count / len(view),
+                "revenue": segment_revenue,
+                "revenue_share": segment_revenue / total if total else np.nan,
+                **{f"mean_{f}": m for f, m in zip(features, means, strict=True)},
+                "description": description,
+                "action": action,
+            }
+        )
+    return pd.DataFrame(records)
+
+
+def _column_means(values: np.ndarray) -> list[float]:
+    known = ~np.isnan(values)
+    counts = known.sum(axis=0)
+    sums = np.where(known, values, 0.0).sum(axis=0)
+    return [float(s / c) if c else np.nan for s, c in zip(sums, counts, strict=True)]
+
+
+def _warnings(
+    name: str, spec: SchemeSpec, summary: pd.DataFrame
+) -> list[tuple[str, str, str, str]]:
+    out = []
+    limits = spec.warn
+    for row in summary.itertuples(index=False):
+        label, share = row.segment, row.share
+        if row.customers == 0:
+            if label != spec.fallback:
+                out.append((name, label, "empty", f"no customer in '{label}'"))
+            continue
+        if share < limits.min_share:
+            out.append(
+                (
+                    name,
+                    label,
+                    "small",
+                    f"'{label}' holds {share:.1%} of customers ({row.customers}), "
+                    f"under {limits.min_share:.0%}: too small to act on",
+                )
+            )
+        if share > limits.max_share:
+            out.append(
+                (
+                    name,
+                    label,
+                    "large",
+                    f"'{label}' holds {share:.1%} of customers, over {limits.max_share:.0%}: "
+                    "the scheme hardly separates them",
+                )
+            )
+    used = int((summary["customers"] > 0).sum())
+    if used > limits.max_segments:
+        out.append(
+            (
+                name,
+                "",
+                "too_many_segments",
+                f"{used} non-empty segments, more than {limits.max_segments}: too many to act on",
+            )
+        )
+    if spec.concentration is not None:
+        rule = spec.concentration
+        row = summary.loc[summary["segment"] == rule.segment].iloc[0]
+        if not rule.min_share <= row["share"] <= rule.max_share:
+            out.append(
+                (
+                    name,
+                    rule.segment,
+                    "concentration",
+                    f"'{rule.segment}' ({row['revenue_share']:.1%} of revenue) holds "
+                    f"{row['share']:.1%} of customers; a healthy base has "
+                    f"{rule.min_share:.0%}-{rule.max_share:.0%}",
+                )
+            )
+    return out
+
+
+def _assemble(
+    table: pd.DataFrame,
+    schemes: dict[str, SchemeSpec],
+    outcomes: dict[str, _Outcome],
+    skipped: list[tuple[str, str]],
+    flags: pd.DataFrame,
+) -> HeuristicsResult:
+    labels = pd.DataFrame(
+        {name: o.labels for name, o in outcomes.items() if o.labels is not None}, index=table.index
+    )
+    tag_frames = [o.tags for o in outcomes.values() if o.tags is not None]
+    tags = pd.concat(tag_frames, axis=1) if tag_frames else pd.DataFrame(index=table.index)
+    overlaps = {}
+    for name, outcome in outcomes.items():
+        if outcome.tags is not None:
+            matrix = outcome.tags.astype(np.int64)
+            overlaps[name] = matrix.T @ matrix
+    warnings = [w for o in outcomes.values() for w in o.warnings]
+    for row in flags.itertuples(index=False):
+        if row.unknown_ids:
+            warnings.append(
+                (
+                    "flags",
+                    row.flag,
+                    "unknown_ids",
+                    f"{row.unknown_ids} of {row.listed_ids} ids listed for '{row.flag}' are not "
+                    "customers in scope",
+                )
+            )
+    return HeuristicsResult(
+        labels=labels,
+        tags=tags,
+        summaries={name: o.summary for name, o in outcomes.items()},
+        overlaps=overlaps,
+        warnings=pd.DataFrame(warnings, columns=_WARNING_COLUMNS),
+        skipped=pd.DataFrame(skipped, columns=["scheme", "reason"]),
+        flags=flags,
+        derived={name: o.derived for name, o in outcomes.items() if len(o.derived.columns)},
+        schemes={name: schemes[name] for name in outcomes},
+    )
+
+
+def migration(
+    previous: pd.Series, current: pd.Series, *, new: str = "(new)", gone: str = "(gone)"
+) -> pd.DataFrame:
+    """Customers moving between the segments of one scheme from one report to the next.
+
+    Parameters
+    ----------
+    previous, current : Series
+        Labels of the same scheme at two dates, indexed by customer_id.
+    new, gone : str
+        Row label of customers absent from `previous`; column label of those absent from
+        `current`.
+
+    Returns
+    -------
+    DataFrame
+        Counts, index ``previous`` segments (+ `new`), columns ``current`` segments (+ `gone`),
+        segments in category order when the labels are categorical, else sorted.
+
+    Examples
+    --------
+    >>> before = pd.Series({"a": "VIP", "b": "Segment 1", "c": "Segment 1"})
+    >>> after = pd.Series({"a": "Segment 1", "b": "Segment 1", "d": "VIP"})
+    >>> migration(before, after)
+    current    Segment 1  VIP  (gone)
+    previous
+    Segment 1          1    0       1
+    VIP                1    0       0
+    (new)              0    1       0
+    """
+    customers = previous.index.union(current.index)
+    rows = [*_ordered(previous), new]
+    cols = [*_ordered(current), gone]
+    before = previous.astype(object).reindex(customers).fillna(new)
+    after = current.astype(object).reindex(customers).fillna(gone)
+    table = pd.crosstab(
+        pd.Categorical(before, categories=list(dict.fromkeys(rows))),
+        pd.Categorical(after, categories=list(dict.fromkeys(cols))),
+        dropna=False,
+    )
+    table.index.name, table.columns.name = "previous", "current"
+    return table
+
+
+def _ordered(labels: pd.Series) -> list[str]:
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        return [str(c) for c in labels.cat.categories]
+    return sorted(str(v) for v in labels.dropna().unique())

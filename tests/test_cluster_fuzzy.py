@@ -1,0 +1,254 @@
+"""FuzzyCMeans against scikit-fuzzy (the oracle), its numerical policies, determinism, indices."""
+
+import warnings
+
+import numba
+import numpy as np
+import pytest
+import skfuzzy
+from sklearn.cluster import KMeans, kmeans_plusplus
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
+
+from seglab.cluster import fuzzy
+from seglab.cluster.fuzzy import (
+    FuzzyCMeans,
+    FuzzyCMeansConvergenceWarning,
+    FuzzyCMeansDataError,
+    FuzzyCMeansParameterError,
+    modified_partition_coefficient,
+    partition_coefficient,
+    partition_entropy,
+    xie_beni,
+)
+from seglab.errors import ConfigError, DataError, SeglabWarning
+from seglab.scaling import make_scaler
+
+
+def blobs() -> np.ndarray:
+    return make_blobs(n_samples=600, n_features=3, centers=4, cluster_std=1.5, random_state=5)[0]
+
+
+def customers() -> np.ndarray:
+    """Skewed customer-like columns (recency, orders, revenue, tenure), log-scaled like seglab."""
+    rng = np.random.default_rng(11)
+    raw = np.column_stack(
+        [
+            rng.lognormal(3.0, 1.0, 800),
+            rng.lognormal(1.0, 0.8, 800),
+            rng.lognormal(4.0, 1.2, 800),
+            rng.lognormal(0.5, 0.6, 800),
+        ]
+    )
+    return make_scaler("log_standard").fit_transform(raw)
+
+
+def start_from(X: np.ndarray, n_clusters: int) -> np.ndarray:
+    """k-means++ centres nudged off the data points, so that every initial distance is positive."""
+    return kmeans_plusplus(X, n_clusters, random_state=0)[0] + 0.01
+
+
+def memberships_for(X: np.ndarray, centres: np.ndarray, m: float) -> np.ndarray:
+    """The FCM membership formula for fixed centres, as the (c, n) matrix scikit-fuzzy takes.
+
+    skfuzzy's ``cmeans`` starts from a membership matrix (its first step computes centres from
+    it); FuzzyCMeans starts from centres (its first pass computes exactly these memberships).
+    Handing skfuzzy the memberships of our initial centres makes both follow the same iterates.
+    u_ij = 1 / sum_k (d_ij / d_ik) ** (2 / (m - 1)) with d the Euclidean distance.
+    """
+    d2 = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    ratios = (d2[:, :, None] / d2[:, None, :]) ** (1.0 / (m - 1.0))
+    return (1.0 / ratios.sum(axis=2)).T
+
+
+@pytest.mark.parametrize("m", [2.0, 1.5])
+@pytest.mark.parametrize("data", [blobs, customers], ids=["blobs", "customers"])
+def test_converges_to_scikit_fuzzy_solution_from_the_same_start(data, m):
+    X = data()
+    start = start_from(X, 4)
+    # Both stop on the change of the memberships: skfuzzy on its Frobenius norm, FuzzyCMeans on
+    # its largest entry (so it stops a few iterations earlier); both are near the fixed point.
+    ours = FuzzyCMeans(4, m=m, tol=1e-7, max_iter=2000, init=start).fit(X)
+    centres, u, *_ = skfuzzy.cluster.cmeans(
+        X.T, 4, m, error=1e-7, maxiter=2000, init=memberships_for(X, start, m)
+    )
+    assert np.abs(ours.cluster_centers_ - centres).max() < 1e-4
+    assert adjusted_rand_score(u.argmax(axis=0), ours.labels_) == 1.0
+
+
+@pytest.mark.parametrize("m", [2.0, 1.5])
+def test_follows_scikit_fuzzy_iterate_by_iterate(m):
+    # tol=0 runs exactly max_iter iterations in both; skfuzzy's error=0 never stops early.
+    X = customers()
+    start = start_from(X, 3)
+    for n_iter in (1, 7):
+        ours = FuzzyCMeans(3, m=m, tol=0, max_iter=n_iter, init=start).fit(X)
+        centres, u, _, _, _, p, _ = skfuzzy.cluster.cmeans(
+            X.T, 3, m, error=0, maxiter=n_iter, init=memberships_for(X, start, m)
+        )
+        assert ours.n_iter_ == p == n_iter
+        np.testing.assert_allclose(ours.cluster_centers_, centres, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(ours.memberships_, u.T, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("m", [2.0, 1.5])
+def test_objective_is_j_m_of_the_returned_memberships_and_centres(m):
+    X = blobs()
+    model = FuzzyCMeans(4, m=m, random_state=0).fit(X)
+    d2 = ((X[:, None, :] - model.cluster_centers_[None]) ** 2).sum(axis=2)
+    assert model.objective_ == pytest.approx(np.sum(model.memberships_**m * d2), rel=1e-10)
+
+
+def test_predict_proba_rows_sum_to_one_and_predict_is_its_argmax():
+    X = blobs()
+    model = FuzzyCMeans(4, random_state=0).fit(X)
+    new = np.random.default_rng(0).normal(size=(300, 3)) * 5
+    u = model.predict_proba(new)
+    assert u.shape == (300, 4) and (u >= 0).all()
+    np.testing.assert_allclose(u.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(model.predict(new), u.argmax(axis=1))
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    np.testing.assert_allclose(model.predict_proba(X), model.memberships_, rtol=0, atol=1e-12)
+
+
+def test_a_point_on_a_centre_belongs_to_it_alone_without_warnings():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # The first pass starts with two points exactly on the initial centres.
+        model = FuzzyCMeans(2, init=X[[0, 2]], tol=0, max_iter=3).fit(X)
+        u = model.predict_proba(model.cluster_centers_)
+    np.testing.assert_array_equal(u, np.eye(2))
+    assert np.isfinite(model.memberships_).all() and np.isfinite(model.objective_)
+
+
+def test_coinciding_centres_share_a_point_on_them_equally():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = FuzzyCMeans(3, init=[[0.0, 0.0], [0.0, 0.0], [5.0, 5.0]], tol=0, max_iter=3).fit(X)
+        u = model.predict_proba(model.cluster_centers_[:1])
+    np.testing.assert_array_equal(model.cluster_centers_[0], model.cluster_centers_[1])
+    np.testing.assert_array_equal(u, [[0.5, 0.5, 0.0]])
+
+
+@pytest.mark.parametrize("m", [2.0, 1.5])
+def test_bitwise_identical_across_thread_counts_and_repeated_fits(m):
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs at least 2 numba threads")
+    # 40,000 x 6 x 5 distance terms: above PARALLEL_MIN_WORK, so the parallel kernels run.
+    X = make_blobs(n_samples=40_000, n_features=6, centers=5, cluster_std=3.0, random_state=3)[0]
+
+    def fit(threads: int) -> FuzzyCMeans:
+        numba.set_num_threads(threads)
+        with threadpool_limits(threads):
+            return FuzzyCMeans(5, m=m, n_init=2, random_state=7).fit(X)
+
+    before = numba.get_num_threads()
+    try:
+        one, two, again = fit(1), fit(2), fit(2)
+    finally:
+        numba.set_num_threads(before)
+    for other in (two, again):
+        for name in ("cluster_centers_", "memberships_", "labels_"):
+            assert np.array_equal(getattr(one, name), getattr(other, name)), name
+        assert (one.objective_, one.n_iter_) == (other.objective_, other.n_iter_)
+
+
+def test_serial_and_parallel_kernels_give_the_same_bits(monkeypatch):
+    X = customers()
+    serial = FuzzyCMeans(4, m=1.5, random_state=0, max_iter=50, tol=0).fit(X)
+    monkeypatch.setattr(fuzzy, "PARALLEL_MIN_WORK", 0)
+    parallel = FuzzyCMeans(4, m=1.5, random_state=0, max_iter=50, tol=0).fit(X)
+    assert np.array_equal(serial.memberships_, parallel.memberships_)
+    assert np.array_equal(serial.cluster_centers_, parallel.cluster_centers_)
+    assert np.array_equal(serial.predict_proba(X), parallel.predict_proba(X))
+
+
+@pytest.mark.parametrize("k", [3, 4, 5, 6])
+def test_recovers_separated_blobs_at_least_as_well_as_kmeans(k):
+    X, truth = make_blobs(n_samples=1200, n_features=4, centers=k, random_state=k)
+    fuzzy = FuzzyCMeans(k, random_state=0).fit_predict(X)
+    crisp = KMeans(k, n_init=1, random_state=0).fit_predict(X)
+    assert adjusted_rand_score(truth, fuzzy) >= adjusted_rand_score(truth, crisp)
+
+
+def test_more_clusters_than_samples_names_both_numbers():
+    with pytest.raises(FuzzyCMeansDataError, match=r"n_clusters=5 is larger than n_samples=3"):
+        FuzzyCMeans(5).fit(np.zeros((3, 2)))
+    assert issubclass(FuzzyCMeansDataError, DataError) and issubclass(
+        FuzzyCMeansDataError, ValueError
+    )
+
+
+def test_nan_input_names_the_rows():
+    X = np.array([[0.0, 1.0], [np.nan, 2.0], [3.0, 4.0], [5.0, np.inf]])
+    with pytest.raises(FuzzyCMeansDataError, match=r"in 2 row\(s\), the first at \[1, 3\]"):
+        FuzzyCMeans(2).fit(X)
+
+
+def test_bad_parameter_says_name_allowed_and_received():
+    with pytest.raises(
+        FuzzyCMeansParameterError, match=r"'m' parameter .* range \(1.0, inf\)\. Got 1"
+    ):
+        FuzzyCMeans(m=1.0).fit(np.zeros((4, 2)))
+    assert issubclass(FuzzyCMeansParameterError, ConfigError)
+    assert issubclass(FuzzyCMeansParameterError, ValueError)
+
+
+def test_init_array_is_checked_and_forces_one_run():
+    X = blobs()
+    with pytest.raises(FuzzyCMeansDataError, match=r"init has shape \(2, 2\) but .* is \(2, 3\)"):
+        FuzzyCMeans(2, init=np.zeros((2, 2))).fit(X)
+    with pytest.warns(SeglabWarning, match="n_init=3 is replaced by 1"):
+        FuzzyCMeans(4, init=start_from(X, 4), n_init=3).fit(X)
+
+
+def test_warns_when_not_converged_unless_tol_is_zero():
+    X = blobs()
+    with pytest.warns(FuzzyCMeansConvergenceWarning, match="max_iter=1"):
+        FuzzyCMeans(4, max_iter=1, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert FuzzyCMeans(4, tol=0, max_iter=4, random_state=0).fit(X).n_iter_ == 4
+
+
+def test_random_init_and_n_init_keep_the_lowest_objective():
+    # Unstructured customer data: FCM converges slowly (about 400 iterations to tol=1e-5).
+    X = customers()
+    params = {"init": "random", "tol": 1e-4, "max_iter": 1000}
+    single = FuzzyCMeans(4, random_state=0, **params).fit(X)
+    best = FuzzyCMeans(4, n_init=3, random_state=0, **params).fit(X)
+    assert best.objective_ <= single.objective_
+
+
+def test_validity_indices_on_a_hand_computed_partition():
+    # Four points on a line (0, 4, 2, 1), centres at 0, 4 and 8, memberships written by hand.
+    X = np.array([[0.0], [4.0], [2.0], [1.0]])
+    centres = np.array([[0.0], [4.0], [8.0]])
+    third = 1 / 3
+    u = np.array([[1, 0, 0], [0, 1, 0], [third, third, third], [0.5, 0.5, 0]])
+    # PC = (1 + 1 + 3/9 + 2/4) / 4 = 17/24
+    assert partition_coefficient(u) == pytest.approx(17 / 24)
+    # PE = (0 + 0 + ln 3 + ln 2) / 4
+    assert partition_entropy(u) == pytest.approx(np.log(6) / 4)
+    # MPC = 1 - 3/2 * (1 - 17/24) = 9/16
+    assert modified_partition_coefficient(u) == pytest.approx(9 / 16)
+    # J_2 = (1/9) * (4 + 4 + 36) + (1/4) * (1 + 9) = 133/18; closest centres 4 apart (16), n = 4
+    assert xie_beni(X, u, centres, 2.0) == pytest.approx(133 / 18 / (4 * 16))
+
+
+def test_validity_indices_refuse_a_transposed_membership_matrix():
+    u = np.array([[0.9, 0.2, 0.5], [0.1, 0.8, 0.5]])  # skfuzzy's (c, n) orientation
+    with pytest.raises(FuzzyCMeansDataError, match=r"pass u\.T"):
+        partition_coefficient(u)
+    assert partition_coefficient(u.T) == pytest.approx((0.82 + 0.68 + 0.5) / 3)
+
+
+@parametrize_with_checks(
+    [FuzzyCMeans(random_state=0), FuzzyCMeans(m=1.5, init="random", n_init=2, random_state=0)]
+)
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)

@@ -1,0 +1,98 @@
+"""Heuristic schemes end to end: on synthetic and real data, and a scheme added in YAML only."""
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from seglab import io, synth
+from seglab.cli import main
+from seglab.config import DataConfig
+from seglab.features import compute_features
+from seglab.heuristics import classify
+from seglab.pipeline import customer_table
+
+
+def _check_conservation(customers: pd.DataFrame) -> None:
+    result = classify(customers)
+    labels = result.labels
+    assert labels.index.equals(customers.index)
+    assert labels.notna().all().all(), "every customer gets exactly one label per scheme"
+    total = customers["monetary_total"].sum()
+    for name in labels:  # single-label schemes; tags are many per customer
+        summary = result.summaries[name]
+        assert summary["customers"].sum() == len(customers), name
+        assert summary["revenue"].sum() == pytest.approx(total, abs=0.005), name
+
+
+def test_conservation_on_synthetic_data():
+    data = synth.generate(3_000, seed=2)
+    features = compute_features(data.transactions, dt.date(2026, 10, 31))
+    _check_conservation(customer_table(features, data.customers.set_index("customer_id")))
+
+
+@pytest.fixture(scope="module")
+def retail_customers(online_retail_path) -> pd.DataFrame:
+    loaded = io.load(DataConfig(transactions=online_retail_path, preset="uci_online_retail"))
+    with pytest.warns(match="only returns"):
+        return compute_features(loaded.transactions, dt.date(2011, 12, 9))
+
+
+@pytest.mark.realdata
+def test_conservation_on_online_retail(retail_customers):
+    _check_conservation(retail_customers)
+
+
+@pytest.mark.realdata
+def test_abc_on_online_retail_holds_80_percent_in_a(retail_customers):
+    labels = classify(retail_customers, {"schemes": ["abc"]}).labels["abc"]
+    revenue = retail_customers["monetary_total"]
+    total = revenue[revenue > 0].sum()
+    a_share = revenue[labels == "A"].sum() / total
+    largest_a_customer = revenue[labels == "A"].min() / total
+    assert 0.80 <= a_share <= 0.80 + largest_a_customer
+
+
+def test_scheme_added_in_yaml_only_works_through_the_cli(tmp_path: Path, config_writer):
+    config = config_writer(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["heuristics"] = {
+        "schemes": ["abc"],
+        "add": {
+            "frequency_value": {
+                "title": "orders x spend tiers",
+                "params": {"many_orders": 10, "big_spend": 500},
+                "segments": [
+                    {
+                        "name": "frequent big",
+                        "when": "frequency >= many_orders and monetary_total >= big_spend",
+                    },
+                    {"name": "frequent", "when": "frequency >= many_orders"},
+                    {"name": "big", "when": "monetary_total >= big_spend"},
+                ],
+                "fallback": "small",
+            }
+        },
+    }
+    config.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "segments.csv"
+    assert main(["segments", "--config", str(config), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    features = pd.read_parquet(tmp_path / "data" / "transactions.parquet")
+    assert set(table.columns) >= {"customer_id", "abc", "frequency_value"}
+    # Expected labels from the features, by the rule table written above.
+    f = compute_features(features, dt.date(2026, 10, 31), ["frequency", "monetary_total"])
+    expected = np.select(
+        [
+            (f.frequency >= 10) & (f.monetary_total >= 500),
+            f.frequency >= 10,
+            f.monetary_total >= 500,
+        ],
+        ["frequent big", "frequent", "big"],
+        "small",
+    )
+    got = table.set_index("customer_id").loc[f.index, "frequency_value"]
+    assert (got.to_numpy() == expected).all()

@@ -1,0 +1,110 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.preprocessing import (
+    PowerTransformer,
+    QuantileTransformer,
+    RobustScaler,
+    StandardScaler,
+)
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from seglab.errors import ConfigError, SeglabWarning
+from seglab.scaling import SCALERS, FeatureScaler, make_scaler, signed_log1p
+
+RNG = np.random.default_rng(0)
+X = RNG.lognormal(3.0, 1.0, size=(200, 3))
+
+
+def test_every_named_scaler_exists():
+    assert SCALERS.names() == [
+        "none",
+        "standard",
+        "minmax",
+        "robust",
+        "log_standard",
+        "quantile",
+        "power",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "oracle"),
+    [
+        ("standard", StandardScaler()),
+        ("robust", RobustScaler()),
+        ("power", PowerTransformer(method="yeo-johnson")),
+        (
+            "quantile",
+            QuantileTransformer(
+                output_distribution="normal", n_quantiles=1000, subsample=100_000, random_state=0
+            ),
+        ),
+    ],
+)
+def test_named_scalers_match_scikit_learn(name, oracle):
+    ours = FeatureScaler(name, random_state=0).fit_transform(X)
+    np.testing.assert_allclose(ours, oracle.fit_transform(X), rtol=1e-10, atol=1e-12)
+
+
+def test_minmax_and_none_by_hand():
+    x = np.array([[1.0], [3.0], [5.0]])
+    assert FeatureScaler("minmax").fit_transform(x).ravel().tolist() == [0.0, 0.5, 1.0]
+    assert FeatureScaler("none").fit_transform(x).ravel().tolist() == [1.0, 3.0, 5.0]
+
+
+def test_log_standard_handles_net_negative_revenue():
+    x = np.array([[-(np.e - 1)], [0.0], [np.e - 1]])
+    assert signed_log1p(x).ravel().tolist() == pytest.approx([-1.0, 0.0, 1.0])
+    scaled = make_scaler("log_standard").fit_transform(x)
+    assert scaled.mean() == pytest.approx(0.0) and scaled.std() == pytest.approx(1.0)
+
+
+def test_constant_feature_dropped_with_a_warning_naming_it():
+    frame = pd.DataFrame({"frequency": [1.0, 2.0, 4.0], "flat": [7.0, 7.0, 7.0]})
+    scaler = FeatureScaler("standard")
+    with pytest.warns(SeglabWarning, match=r"constant feature\(s\) dropped before scaling: flat"):
+        out = scaler.fit_transform(frame)
+    assert out.shape == (3, 1) and np.isfinite(out).all()
+    assert scaler.constant_features_ == ["flat"]
+
+
+def test_all_constant_is_an_error():
+    with pytest.warns(SeglabWarning), pytest.raises(ConfigError, match="every feature is constant"):
+        FeatureScaler().fit(np.ones((4, 2)))
+
+
+def test_winsorize_clips_at_fitted_percentiles():
+    x = np.arange(101, dtype=float).reshape(-1, 1)  # percentiles equal the values
+    scaler = FeatureScaler("none", winsorize=(5, 95)).fit(x)
+    assert scaler.transform(np.array([[-50.0], [50.0], [500.0]])).ravel().tolist() == [
+        5.0,
+        50.0,
+        95.0,
+    ]
+    with pytest.raises(ConfigError, match=r"winsorize must be two percentiles"):
+        FeatureScaler(winsorize=(90, 10)).fit(x)
+
+
+def test_pca_after_scaling_keeps_requested_components():
+    out = FeatureScaler("standard", pca=2, random_state=0).fit_transform(X)
+    assert out.shape == (200, 2)
+
+
+def test_unknown_scaler_lists_known_ones():
+    with pytest.raises(ConfigError, match=r"unknown scaler 'zscore'.*Known: log_standard, minmax"):
+        FeatureScaler("zscore").fit(X)
+
+
+EXPECTED_FAILURES = {
+    "check_fit2d_1sample": "one sample makes every feature constant; FeatureScaler refuses to "
+    "scale nothing with a ConfigError, which is not the ValueError the check expects",
+}
+
+
+@parametrize_with_checks(
+    [FeatureScaler(), FeatureScaler("log_standard", winsorize=(1, 99))],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILURES,
+)
+def test_scikit_learn_contract(estimator, check):
+    check(estimator)
