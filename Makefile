@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 test: env ## run unit tests, doctests and the notebooks (nbval)
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests seglab notebooks --nbval-lax
+	MPLBACKEND=Agg SEGLAB_NOTEBOOK_CONFIG=../configs/quick.yaml \
+		$(BIN)/python -m pytest tests seglab notebooks --nbval-lax
 
 lint: env ## check formatting and lint rules with ruff
 	$(BIN)/ruff format --check .

@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="seglab: %(message)s")
+    logging.getLogger("papermill").setLevel(logging.WARNING)
     try:
         return args.handler(args)
     except SeglabError as exc:
@@ -123,9 +124,25 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from seglab.report import render_report
+    from seglab.errors import ConfigError
+    from seglab.report import render_report, render_series
 
-    folder = render_report(args.config, as_of=args.as_of, out_root=args.out)
+    series = (args.start, args.end)
+    if any(series) and not all(series):
+        raise ConfigError("a series needs both --from and --to (and --every month|quarter)")
+    if all(series):
+        if args.as_of:
+            raise ConfigError("give either --as-of (one report) or --from/--to (a series)")
+        folders = render_series(
+            args.config, start=args.start, end=args.end, every=args.every, out_root=args.out
+        )
+        for folder in folders:
+            print(f"report: {folder / 'report.html'}")
+        print(f"index: {folders[-1].parent / 'index.html'}")
+        return 0
+    folder = render_report(
+        args.config, as_of=args.as_of, previous_as_of=args.previous, out_root=args.out
+    )
     print(f"report: {folder / 'report.html'}")
     return 0
 
@@ -168,9 +185,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="optional .parquet or .csv file for the results table")
     run.set_defaults(handler=_run)
 
-    report = commands.add_parser("report", help="render the HTML report for one date")
+    report = commands.add_parser(
+        "report", help="render the HTML report for one date, or a series of dates"
+    )
     report.add_argument("--config", required=True, help="YAML config file")
     report.add_argument("--as-of", help="report date YYYY-MM-DD (default: the config's)")
+    report.add_argument(
+        "--previous", help="date migration is measured from (default: one month before)"
+    )
+    report.add_argument("--from", dest="start", help="first date of a series of reports")
+    report.add_argument("--to", dest="end", help="last date of a series of reports")
+    report.add_argument(
+        "--every", choices=["month", "quarter"], default="month", help="period of a series"
+    )
     report.add_argument("--out", default="reports", help="reports root (default: reports/)")
     report.set_defaults(handler=_report)
     return parser

@@ -17,14 +17,16 @@ from scipy.cluster.hierarchy import linkage
 
 from seglab import io
 from seglab.cache import Cache, frame_fingerprint
+from seglab.cluster import fit_many
 from seglab.compare import PairComparison, agreement_table, compare_labelings
 from seglab.config import Config, load_config
 from seglab.embedding import embed
-from seglab.errors import ConfigError
+from seglab.errors import ConfigError, DataError
 from seglab.evaluate import silhouette_values
 from seglab.features import compute_features, resolve_feature_set
 from seglab.heuristics import HeuristicsResult, classify
 from seglab.io import LoadedData
+from seglab.migration import Migration, align_labels, tier_moves, transition_counts
 from seglab.profile import (
     Rules,
     boundary_customers,
@@ -86,6 +88,7 @@ class SegmentationResult:
     maps: dict[str, pd.DataFrame]
     silhouettes: pd.DataFrame
     tree: np.ndarray
+    migration: Migration
     segments: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -105,7 +108,11 @@ def resolve_as_of(config: Config, as_of: str | dt.date | None) -> dt.date:
 
 
 def run_segmentation(
-    config: Config | str | Path, *, as_of: str | dt.date | None = None, progress: bool = False
+    config: Config | str | Path,
+    *,
+    as_of: str | dt.date | None = None,
+    previous_as_of: str | dt.date | None = None,
+    progress: bool = False,
 ) -> SegmentationResult:
     """Run the whole data flow for one config and date.
 
@@ -115,6 +122,8 @@ def run_segmentation(
         A validated config or the path of its YAML file.
     as_of : date or str, optional
         Overrides the config's ``as_of``.
+    previous_as_of : date or str, optional
+        The previous period's date, for migration; none when not given.
     progress : bool
         Show a progress bar for the experiment grid.
 
@@ -180,6 +189,10 @@ def run_segmentation(
         }  # fmt: skip
         silhouettes = silhouette_values(scaled, clusters.to_numpy(), random_state=config.seed)
         tree = _sample_tree(scaled, config.seed)
+    with _timed(timings, "migration"):
+        moved = _migration(
+            config, data, previous_as_of, schemes, (row, used, scaler, scaled, clusters)
+        )
     segments = _segments(clusters, names, memberships, schemes)
     return SegmentationResult(
         config=config, as_of=as_of, data=data, customers=customers,
@@ -189,7 +202,8 @@ def run_segmentation(
         profile=profile.join(names), differences=differences,
         distinguishing=distinguishing_features(differences), names=names, rules=rules,
         personas=typical, answers=answers, boundary=boundary, comparisons=comparisons,
-        agreement=agreement, maps=maps, silhouettes=silhouettes, tree=tree, segments=segments,
+        agreement=agreement, maps=maps, silhouettes=silhouettes, tree=tree, migration=moved,
+        segments=segments,
         timings=timings,
     )  # fmt: skip
 
@@ -259,6 +273,47 @@ def _compare(customers, clusters, schemes: HeuristicsResult, experiments):
     }
     labelings.update(references)
     return comparisons, agreement_table(labelings, measures=["ari"])
+
+
+def _migration(config, data, previous_as_of, schemes, chosen) -> Migration:
+    """Every scheme and the chosen solution at the previous date, and the moves since."""
+    if previous_as_of is None:
+        return Migration("", {}, pd.DataFrame(), note="no previous period was given")
+    previous_as_of = resolve_as_of(config, previous_as_of)
+    row, used, scaler, scaled, clusters = chosen
+    try:
+        features = compute_features(
+            data.transactions, previous_as_of, options=config.features.options()
+        )
+    except DataError as exc:
+        return Migration(previous_as_of.isoformat(), {}, pd.DataFrame(), note=str(exc))
+    before = classify(customer_table(features, data.customers), config.heuristics)
+    refit = FeatureScaler(
+        row["scaling"], winsorize=config.experiments.winsorize, pca=config.experiments.pca,
+        random_state=config.seed,
+    ).fit_transform(features[list(used)])  # fmt: skip
+    params = config.experiments.params.get(row["algorithm"], {})
+    labels = fit_many(
+        refit, row["algorithm"], [int(row["k"])], random_state=int(row["seed"]), **params
+    )[0].labels
+    aligned = align_labels(
+        labels, scaler.transform(features[list(used)]), clusters.to_numpy(), scaled
+    )
+    previous = _numbered(pd.Series(aligned, index=features.index))
+    matrices = {"cluster": transition_counts(previous, _numbered(clusters))}
+    for name, current in schemes.labels.items():
+        if name in before.labels:
+            matrices[name] = transition_counts(before.labels[name], current)
+    moves = pd.DataFrame()
+    if "frequency_tiers" in matrices:
+        moves = tier_moves(before.labels["frequency_tiers"], schemes.labels["frequency_tiers"])
+    return Migration(previous_as_of.isoformat(), matrices, moves)
+
+
+def _numbered(labels: pd.Series) -> pd.Series:
+    """Integer cluster labels as text categories in numeric order (2 before 10)."""
+    order = [str(value) for value in sorted(labels.unique())]
+    return pd.Series(pd.Categorical(labels.astype(str), categories=order), index=labels.index)
 
 
 def _with_segments(embedding: pd.DataFrame, segment_names: np.ndarray) -> pd.DataFrame:

@@ -36,7 +36,9 @@ __all__ = [
     "scheme_summary",
     "segment_sizes",
     "silhouette_plot",
+    "sizes_over_time",
     "snake_plot",
+    "transition_heatmap",
     "value_potential_bubbles",
 ]
 
@@ -438,4 +440,36 @@ def membership_histogram(
     sns.histplot(top, bins=40, binrange=(1 / memberships.shape[1], 1), ax=ax)
     ax.axvline(threshold, color="red", linestyle="--", linewidth=1)
     ax.set(title=title, xlabel="highest membership", ylabel="customers")
+    return fig
+
+
+def transition_heatmap(
+    counts: pd.DataFrame | None, *, title: str = "Migration since the previous period"
+) -> Figure:
+    """Customers moving between segments: numbers are counts, colour the share of each row.
+
+    None (no previous period) gives a figure that says so.
+    """
+    fig = Figure(figsize=(max(5, 0.9 * (0 if counts is None else counts.shape[1]) + 3), 4.5),
+                 layout="constrained")  # fmt: skip
+    ax = fig.subplots()
+    if counts is None or counts.empty:
+        ax.text(0.5, 0.5, "no previous period to compare with", ha="center", va="center")
+        ax.set(title=title, xticks=[], yticks=[])
+        return fig
+    shares = counts.div(counts.sum(axis=1).replace(0, 1), axis=0)
+    sns.heatmap(shares, annot=counts, fmt="d", cmap="Blues", vmin=0, vmax=1,
+                cbar_kws={"label": "share of the previous segment"}, ax=ax)  # fmt: skip
+    _label_axes(ax, counts, xlabel="now", ylabel="previous period")
+    ax.set_title(title)
+    return fig
+
+
+def sizes_over_time(sizes: pd.DataFrame, *, title: str = "Segment sizes over time") -> Figure:
+    """Stacked bars of customers per segment (columns) for each period (rows)."""
+    fig = Figure(figsize=(max(6, 0.6 * len(sizes) + 3), 3.8), layout="constrained")
+    ax = fig.subplots()
+    sizes.plot.bar(stacked=True, ax=ax, colormap="tab20", width=0.8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
+    ax.set(title=title, xlabel="as of", ylabel="customers")
     return fig

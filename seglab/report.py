@@ -6,7 +6,10 @@ everything succeeded, so a failed run never replaces the last good report.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import html
+import io as io_bytes
 import json
 import logging
 import os
@@ -26,17 +29,21 @@ from nbconvert import HTMLExporter
 
 from seglab import io
 from seglab.config import Config, load_config
-from seglab.errors import SeglabError
+from seglab.errors import ConfigError, SeglabError
 from seglab.pipeline import SegmentationResult, resolve_as_of
 
 __all__ = [
     "NOTEBOOKS",
     "ReportError",
+    "migration_text",
     "narrative",
+    "period_ends",
     "provenance",
     "render_report",
+    "render_series",
     "save_artefacts",
     "summary",
+    "write_index",
 ]
 
 log = logging.getLogger(__name__)
@@ -121,6 +128,21 @@ def provenance(result: SegmentationResult) -> pd.Series:
     )
 
 
+def migration_text(result: SegmentationResult) -> str:
+    """One Markdown sentence on the purchase-frequency tier moves since the previous period."""
+    moved = result.migration
+    if not moved.matrices:
+        return f"No migration: {moved.note}."
+    if moved.tier_moves.empty:
+        return f"Compared with {moved.previous_as_of}."
+    counts = moved.tier_moves.set_index("move")["customers"]
+    return (
+        f"Since **{moved.previous_as_of}**, {counts['up']:,} customers moved up a "
+        f"purchase-frequency tier and {counts['down']:,} moved down; {counts['same']:,} kept "
+        f"their tier, {counts['new']:,} are new and {counts['lost']:,} were lost."
+    )
+
+
 def narrative(result: SegmentationResult) -> str:
     """A few sentences of Markdown that read the run's numbers for the report's opening."""
     h = result.headline
@@ -158,10 +180,54 @@ def narrative(result: SegmentationResult) -> str:
     return " ".join(lines)
 
 
+PERIODS = {"month": ("ME", 1), "quarter": ("QE", 3)}
+
+
+def period_ends(start: str | dt.date, end: str | dt.date, every: str) -> list[dt.date]:
+    """The last days of the months (or quarters) from `start` to `end`, inclusive.
+
+    >>> [d.isoformat() for d in period_ends("2011-01-15", "2011-03-31", "month")]
+    ['2011-01-31', '2011-02-28', '2011-03-31']
+    """
+    if every not in PERIODS:
+        raise ConfigError(f"--every must be one of {', '.join(PERIODS)}, got '{every}'")
+    dates = pd.date_range(start, end, freq=PERIODS[every][0])
+    if dates.empty:
+        raise ConfigError(f"no {every} ends between {start} and {end}; widen the range")
+    return [d.date() for d in dates]
+
+
+def render_series(
+    config: Config | str | Path,
+    *,
+    start: str | dt.date,
+    end: str | dt.date,
+    every: str = "month",
+    out_root: str | Path = "reports",
+) -> list[Path]:
+    """Render one report per period end from `start` to `end`, each against the one before.
+
+    Stops at the first failure (which raises): reports already rendered stay in place, and the
+    index lists them. Cached features and solutions are reused across periods and reruns.
+    """
+    config = config if isinstance(config, Config) else load_config(config)
+    dates = period_ends(start, end, every)
+    months = PERIODS[every][1]
+    previous = (pd.Timestamp(dates[0]) - pd.DateOffset(months=months)).date()
+    folders = []
+    for as_of in dates:
+        folders.append(
+            render_report(config, as_of=as_of, previous_as_of=previous, out_root=out_root)
+        )
+        previous = as_of
+    return folders
+
+
 def render_report(
     config: Config | str | Path,
     *,
     as_of: str | dt.date | None = None,
+    previous_as_of: str | dt.date | None = None,
     out_root: str | Path = "reports",
 ) -> Path:
     """Render the report for one date into ``out_root/<config name>/<as_of>/``.
@@ -172,8 +238,10 @@ def render_report(
         The run config (or its YAML file).
     as_of : date or str, optional
         Overrides the config's ``as_of``.
+    previous_as_of : date or str, optional
+        The period migration is measured from; one month before `as_of` by default.
     out_root : path-like
-        Root of all reports.
+        Root of all reports; ``index.html`` of the config's folder is refreshed.
 
     Returns
     -------
@@ -182,6 +250,9 @@ def render_report(
     """
     config = config if isinstance(config, Config) else load_config(config)
     as_of = resolve_as_of(config, as_of)
+    if previous_as_of is None:
+        previous_as_of = (pd.Timestamp(as_of) - pd.DateOffset(months=1)).date()
+    previous_as_of = resolve_as_of(config, previous_as_of)
     folder = Path(out_root).resolve() / config.name
     final = folder / as_of.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
@@ -191,7 +262,8 @@ def render_report(
     ) as tmp:
         work = Path(tmp)
         notebook = work / REPORT_NOTEBOOK
-        notebook_s = _execute(config, as_of, notebook, failed=folder / "failed" / as_of.isoformat())
+        failed = folder / "failed" / as_of.isoformat()
+        notebook_s = _execute(config, (as_of, previous_as_of), notebook, failed=failed)
         html_start = time.perf_counter()
         (work / "report.html").write_text(export_html(notebook), encoding="utf-8")
         timings = {
@@ -203,11 +275,13 @@ def render_report(
         timings["total_s"] = round(time.perf_counter() - started, 3)
         write_run_record(work / "run.json", config, as_of, {**timings, "steps": steps})
         _replace(work, final)
+    write_index(folder)
     log.info("report written to %s", final / "report.html")
     return final
 
 
-def _execute(config: Config, as_of: dt.date, output: Path, *, failed: Path) -> float:
+def _execute(config: Config, dates, output: Path, *, failed: Path) -> float:
+    as_of, previous_as_of = dates
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -216,6 +290,7 @@ def _execute(config: Config, as_of: dt.date, output: Path, *, failed: Path) -> f
             parameters={
                 "config": str(config.source),
                 "as_of": as_of.isoformat(),
+                "previous_as_of": previous_as_of.isoformat(),
                 "output_dir": str(output.parent),
             },
             cwd=str(NOTEBOOKS),
@@ -234,6 +309,62 @@ def _execute(config: Config, as_of: dt.date, output: Path, *, failed: Path) -> f
             raise ReportError(message) from None
         raise RuntimeError(message) from None
     return time.perf_counter() - start
+
+
+def write_index(folder: Path) -> Path:
+    """``index.html`` of one config's reports: every period with a link and a chart of the
+    purchase-frequency tiers' sizes over time (self-contained: the chart is embedded)."""
+    periods = []
+    for run in sorted(p for p in folder.iterdir() if p.is_dir() and _is_date(p.name)):
+        summary_file = run / "summary.json"
+        if (run / "report.html").exists() and summary_file.exists():
+            periods.append((run.name, json.loads(summary_file.read_text())))
+    rows = "\n".join(
+        f'<tr><td><a href="{name}/report.html">{name}</a></td>'
+        f"<td>{s['headline']['customers']:,}</td><td>{s['headline']['net revenue']:,.0f}</td>"
+        f"<td>{html.escape(s['chosen_solution'])}</td></tr>"
+        for name, s in periods
+    )
+    chart = _sizes_chart(periods)
+    page = INDEX_PAGE.format(name=html.escape(folder.name), rows=rows, chart=chart)
+    target = folder / "index.html"
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
+INDEX_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{name}: segmentation reports</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 12px;text-align:left}}</style>
+</head><body><h1>{name}: segmentation reports</h1>
+{chart}
+<table><tr><th>as of</th><th>customers</th><th>net revenue</th><th>chosen solution</th></tr>
+{rows}
+</table></body></html>
+"""
+
+
+def _sizes_chart(periods: list[tuple[str, dict]]) -> str:
+    from seglab.plots import sizes_over_time
+
+    sizes = pd.DataFrame(
+        {name: s["schemes"].get("frequency_tiers", {}) for name, s in periods}
+    ).T.fillna(0)
+    if sizes.empty:
+        return ""
+    buffer = io_bytes.BytesIO()
+    sizes_over_time(sizes, title="Purchase-frequency tiers over time").savefig(
+        buffer, format="png", dpi=90
+    )
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return f'<img alt="segment sizes over time" src="data:image/png;base64,{encoded}">'
+
+
+def _is_date(name: str) -> bool:
+    try:
+        dt.date.fromisoformat(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _user_error_names() -> set[str]:

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.pipeline import make_pipeline
@@ -28,10 +29,10 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from seglab.errors import ConfigError, SeglabWarning
+from seglab.errors import ConfigError, DataError, SeglabWarning
 from seglab.registry import Registry
 
-__all__ = ["SCALERS", "FeatureScaler", "make_scaler", "signed_log1p"]
+__all__ = ["SCALERS", "FeatureScaler", "check_finite", "make_scaler", "signed_log1p"]
 
 SCALERS: Registry[Callable[[int | None], TransformerMixin]] = Registry("scaler")
 
@@ -68,6 +69,28 @@ SCALERS.register(
 SCALERS.register("power", lambda random_state: PowerTransformer(method="yeo-johnson"))
 
 
+def check_finite(features: pd.DataFrame) -> None:
+    """Raise DataError naming the features and customers that hold NaN or infinite values.
+
+    >>> check_finite(pd.DataFrame({"frequency": [1.0, np.nan]}, index=["C1", "C2"]))
+    Traceback (most recent call last):
+    ...
+    seglab.errors.DataError: features hold NaN ... frequency (1 customer(s), e.g. C2)...Drop ...
+    """
+    bad = ~np.isfinite(features.to_numpy(dtype=np.float64))
+    if not bad.any():
+        return
+    parts = []
+    for j in np.flatnonzero(bad.any(axis=0)):
+        rows = features.index[bad[:, j]]
+        examples = ", ".join(map(str, rows[:3]))
+        parts.append(f"{features.columns[j]} ({len(rows)} customer(s), e.g. {examples})")
+    raise DataError(
+        f"features hold NaN or infinite values: {'; '.join(parts)}. "
+        "Drop those features from the feature set or fix the data."
+    )
+
+
 class FeatureScaler(TransformerMixin, BaseEstimator):
     """Drop constant features, winsorise, scale by name, optionally reduce with PCA.
 
@@ -98,6 +121,8 @@ class FeatureScaler(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Learn the constant features, clipping bounds, scaler and PCA from `X`."""
+        if isinstance(X, pd.DataFrame):
+            check_finite(X)
         X = validate_data(self, X, dtype=np.float64)
         names = list(getattr(self, "feature_names_in_", [f"x{i}" for i in range(X.shape[1])]))
         self.kept_ = np.ptp(X, axis=0) > 0

@@ -188,3 +188,26 @@ def test_analysis_figure_renders(draw, tmp_path):
     figure = draw()
     figure.savefig(tmp_path / "figure.png")
     assert (tmp_path / "figure.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: plots.sizes_over_time(
+            pd.DataFrame({"VIP": [10, 12], "Inactive": [5, 7]}, index=["2026-08-31", "2026-09-30"])
+        ),
+        lambda: plots.transition_heatmap(
+            pd.DataFrame(
+                [[5, 1, 0], [2, 7, 1], [3, 0, 0]],
+                index=["VIP", "Segment 1", "(new)"],
+                columns=["VIP", "Segment 1", "(gone)"],
+            )
+        ),
+        lambda: plots.transition_heatmap(None),
+    ],
+    ids=["sizes_over_time", "transition_heatmap", "no_previous_period"],
+)
+def test_report_figure_renders(draw, tmp_path):
+    figure = draw()
+    figure.savefig(tmp_path / "figure.png")
+    assert (tmp_path / "figure.png").stat().st_size > 1000

@@ -83,3 +83,41 @@ def test_failed_run_keeps_the_last_good_report(rendered: Path, capsys):
     assert "SchemaError" in err and "order_date" in err and "Columns found: customer_id" in err
     assert (rendered / "report.html").read_bytes() == good
     assert (rendered.parent / "failed" / "2026-10-31" / "10-report.ipynb").is_file()
+
+
+def test_monthly_series_renders_and_a_broken_config_keeps_earlier_reports(
+    tmp_path, config_writer, capsys
+):
+    config = config_writer(tmp_path)
+    out = tmp_path / "reports"
+    args = [
+        "report",
+        "--config",
+        str(config),
+        "--from",
+        "2026-08-01",
+        "--to",
+        "2026-10-31",
+        "--every",
+        "month",
+    ]
+    assert main([*args, "--out", str(out)]) == 0
+    folder = out / "small"
+    periods = ["2026-08-31", "2026-09-30", "2026-10-31"]
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith("2026")) == periods
+    index = (folder / "index.html").read_text()
+    assert all(f'href="{p}/report.html"' in index for p in periods)
+    assert 'src="data:image/png;base64,' in index
+    # Each report measures migration from the one before.
+    september = (folder / "2026-09-30" / "report.html").read_text()
+    assert "Since <strong>2026-08-31</strong>" in september
+    good = {p: (folder / p / "report.html").read_bytes() for p in periods}
+
+    raw = yaml.safe_load(config.read_text())
+    raw["data"]["columns"] = {"customer_id": "no_such_column"}
+    config.write_text(yaml.safe_dump(raw))
+    capsys.readouterr()
+    assert main([*args, "--out", str(out)]) == 2
+    assert "no_such_column" in capsys.readouterr().err
+    assert {p: (folder / p / "report.html").read_bytes() for p in periods} == good
+    assert all(f'href="{p}/report.html"' in (folder / "index.html").read_text() for p in periods)

@@ -9,7 +9,7 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from seglab.errors import ConfigError, SeglabWarning
+from seglab.errors import ConfigError, DataError, SeglabWarning
 from seglab.scaling import SCALERS, FeatureScaler, make_scaler, signed_log1p
 
 RNG = np.random.default_rng(0)
@@ -108,3 +108,12 @@ EXPECTED_FAILURES = {
 )
 def test_scikit_learn_contract(estimator, check):
     check(estimator)
+
+
+def test_non_finite_features_name_the_feature_and_customers():
+    frame = pd.DataFrame(
+        {"frequency": [1.0, np.nan, 3.0, np.inf], "tenure_days": [1.0, 2.0, 3.0, 4.0]},
+        index=pd.Index(["C1", "C2", "C3", "C4"], name="customer_id"),
+    )
+    with pytest.raises(DataError, match=r"frequency \(2 customer\(s\), e\.g\. C2, C4\)"):
+        FeatureScaler().fit(frame)

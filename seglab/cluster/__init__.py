@@ -9,6 +9,7 @@ hierarchical tree once and cuts it at every k).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from seglab.cluster.fuzzy import FuzzyCMeans
 from seglab.cluster.hierarchical import LINKAGES, HierarchicalClustering, TwoStepHierarchical
-from seglab.errors import DataError
+from seglab.errors import DataError, SeglabWarning
 from seglab.registry import Registry
 
 __all__ = [
@@ -154,8 +155,9 @@ def fit_many(
     """Fit algorithm `name` at every k of `ks`; a tree-building algorithm is fitted only once.
 
     Above its size limit (param ``two_step_above``, default 20,000 customers), Ward runs as
-    two-step hierarchical clustering and the solutions' notes say so. Memberships are
-    reordered to match the relabelled hard labels (column j = cluster j).
+    two-step hierarchical clustering and the solutions' notes say so; warnings a fit raises
+    (no convergence, tied merge heights) are recorded in its notes, not printed. Memberships
+    are reordered to match the relabelled hard labels (column j = cluster j).
     """
     ks = sorted(ks)
     spec = ALGORITHMS.get(name)
@@ -167,11 +169,14 @@ def fit_many(
         params["max_exact"] = limit
     if spec.tree:
         start = time.perf_counter()
-        estimator = make_clusterer(name, ks[-1], random_state=random_state, **params).fit(X)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SeglabWarning)
+            estimator = make_clusterer(name, ks[-1], random_state=random_state, **params).fit(X)
         built = (time.perf_counter() - start) / len(ks)
-        notes = ""
+        messages = sorted({str(w.message) for w in caught})
         if getattr(estimator, "approximate_", False):
-            notes = f"approximate: two-step over {estimator.n_micro_} micro-clusters"
+            messages.insert(0, f"approximate: two-step over {estimator.n_micro_} micro-clusters")
+        notes = "; ".join(messages)
         return [
             FittedSolution(k, relabel_by_size(estimator.tree_.cut(k)), None, None, built, notes)
             for k in ks
@@ -179,7 +184,9 @@ def fit_many(
     fitted = []
     for k in ks:
         start = time.perf_counter()
-        estimator = make_clusterer(name, k, random_state=random_state, **params).fit(X)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SeglabWarning)
+            estimator = make_clusterer(name, k, random_state=random_state, **params).fit(X)
         labels = relabel_by_size(estimator.labels_)
         memberships = centres = None
         if spec.fuzzy:
@@ -187,7 +194,8 @@ def fit_many(
             memberships = estimator.memberships_[:, order]
             centres = estimator.cluster_centers_[order]
         seconds = time.perf_counter() - start
-        fitted.append(FittedSolution(k, labels, memberships, centres, seconds))
+        notes = "; ".join(sorted({str(w.message) for w in caught}))
+        fitted.append(FittedSolution(k, labels, memberships, centres, seconds, notes))
     return fitted
 
 

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+from sklearn.decomposition import PCA
+
+from seglab.cache import Cache
+from seglab.embedding import embed
+from seglab.errors import ConfigError
+
+X = np.random.default_rng(0).normal(size=(300, 4))
+
+
+def test_pca_map_equals_scikit_learn_and_samples_above_the_limit():
+    full = embed(X, "pca")
+    np.testing.assert_allclose(full[["x", "y"]].to_numpy(), PCA(2, random_state=0).fit_transform(X))
+    sampled = embed(X, "pca", max_points=100, random_state=3)
+    assert len(sampled) == 100 and sampled["row"].is_monotonic_increasing
+    assert embed(X, "pca", max_points=100, random_state=3).equals(sampled)
+
+
+def test_map_is_cached(tmp_path):
+    cache = Cache(tmp_path)
+    first = embed(X, "pca", cache=cache, data_key="k1")
+    assert len(list((tmp_path / "embeddings").iterdir())) == 1
+    assert embed(X, "pca", cache=cache, data_key="k1").equals(first)
+
+
+@pytest.mark.slow
+def test_umap_map_is_seeded():
+    # The first UMAP call in a process compiles for about a minute (numba).
+    first = embed(X[:150], "umap", random_state=1)
+    again = embed(X[:150], "umap", random_state=1)
+    assert first.equals(again) and np.isfinite(first[["x", "y"]].to_numpy()).all()
+
+
+def test_unknown_method():
+    with pytest.raises(ConfigError, match="unknown map method 'tsne'"):
+        embed(X, "tsne")
