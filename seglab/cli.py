@@ -131,8 +131,11 @@ def _report(args: argparse.Namespace) -> int:
     if any(series) and not all(series):
         raise ConfigError("a series needs both --from and --to (and --every month|quarter)")
     if all(series):
-        if args.as_of:
-            raise ConfigError("give either --as-of (one report) or --from/--to (a series)")
+        if args.as_of or args.previous:
+            raise ConfigError(
+                "give either --as-of/--previous (one report) or --from/--to (a series, where "
+                "each report's previous period is the one before)"
+            )
         folders = render_series(
             args.config, start=args.start, end=args.end, every=args.every, out_root=args.out
         )

@@ -148,17 +148,19 @@ class FeaturesConfig(_Section):
 class ExperimentsConfig(_Section):
     """The experiment grid: feature sets x scalings x algorithms x k x seeds."""
 
-    feature_sets: tuple[str, ...] = ("rfm", "value", "behaviour")
-    scalings: tuple[str, ...] = ("standard", "log_standard", "robust", "quantile")
-    algorithms: tuple[str, ...] = ("kmeans", "fuzzy_cmeans", "ward")
+    feature_sets: tuple[str, ...] = Field(("rfm", "value", "behaviour"), min_length=1)
+    scalings: tuple[str, ...] = Field(
+        ("standard", "log_standard", "robust", "quantile"), min_length=1
+    )
+    algorithms: tuple[str, ...] = Field(("kmeans", "fuzzy_cmeans", "ward"), min_length=1)
     k_min: int = Field(2, ge=1)
     k_max: int = Field(10, ge=1)
-    seeds: tuple[int, ...] = (0,)
+    seeds: tuple[int, ...] = Field((0,), min_length=1)
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Extra parameters per algorithm, e.g. {fuzzy_cmeans: {m: 1.8}}."""
     winsorize: tuple[float, float] | None = None
     """Percentiles at which features are clipped before scaling, e.g. [1, 99]."""
-    pca: float | None = None
+    pca: int | float | None = Field(None, gt=0)
     """PCA after scaling: a number of components (>= 1) or a share of variance (< 1)."""
     n_jobs: int = -1
     """Parallel jobs (joblib); -1 uses every core."""
@@ -186,6 +188,15 @@ class ExperimentsConfig(_Section):
         from seglab.cluster import ALGORITHMS
 
         return tuple(_check_registered(ALGORITHMS, name) for name in names)
+
+    @field_validator("params")
+    @classmethod
+    def _params_of_known_algorithms(cls, params: dict) -> dict:
+        from seglab.cluster import ALGORITHMS
+
+        for name in params:
+            _check_registered(ALGORITHMS, name)
+        return params
 
     @model_validator(mode="after")
     def _k_range(self) -> ExperimentsConfig:

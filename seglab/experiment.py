@@ -10,6 +10,7 @@ are retrievable by solution id.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from seglab import io
-from seglab.cache import Cache, frame_fingerprint, make_key
+from seglab.cache import Cache, make_key
 from seglab.cluster import FittedSolution, fit_many
 from seglab.config import Config, load_config
 from seglab.evaluate import GROUP_COLUMNS, KChoice, choose_k, evaluate_solution, gap_statistic
@@ -188,8 +189,8 @@ def run_experiments(
     cache = Cache(config.cache_dir)
     if features is None:
         features = cached_features(config, resolve_as_of(config, as_of), cache)
-    data_key = frame_fingerprint(features)
     prepared = _prepare(features, config)
+    data_keys = {key: _array_key(X) for key, X in prepared.items()}
     jobs = [
         (feature_set, scaling, algorithm, seed)
         for feature_set in grid.feature_sets
@@ -201,7 +202,7 @@ def run_experiments(
     outputs = run(
         delayed(_run_job)(
             prepared[job[:2]], job, grid.ks, grid.params.get(job[2], {}),
-            cache.root, data_key, (grid.silhouette_exact_max, grid.silhouette_sample),
+            cache.root, data_keys[job[:2]], (grid.silhouette_exact_max, grid.silhouette_sample),
         )
         for job in jobs
     )  # fmt: skip
@@ -223,6 +224,12 @@ def run_experiments(
     return ExperimentResult(
         results, choice, gap, stability, features.index, solutions, hits, len(rows) - hits
     )
+
+
+def _array_key(X: np.ndarray) -> str:
+    """Fingerprint of the exact scaled array a job clusters: every setting that shapes it
+    (feature set members, scaling, winsorising, PCA, seed, the data) is in its bytes."""
+    return make_key(str(X.shape), hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest())
 
 
 def _prepare(features: pd.DataFrame, config: Config) -> dict[tuple[str, str], np.ndarray]:

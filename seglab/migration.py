@@ -29,7 +29,6 @@ __all__ = [
 
 #: The purchase-frequency tiers from best to worst, for up/down moves (scheme 1).
 FREQUENCY_TIER_ORDER = ("VIP", "Segment 1", "Segment 2", "Segment 3", "Inactive")
-NEW, LOST = "(new)", "(lost)"
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,8 @@ class Migration:
         The earlier report date.
     matrices : dict
         Scheme (and ``cluster``) -> counts: previous segments + "(new)" in rows, current
-        segments + "(lost)" in columns.
+        segments + "(gone)" in columns. Without a look-back window (``features.window_months``)
+        every customer stays in scope, so "(gone)" stays empty.
     tier_moves : DataFrame
         Purchase-frequency tier moves: ``move`` (up, down, same, new, lost, other) and
         ``customers``.

@@ -285,17 +285,17 @@ def _migration(config, data, previous_as_of, schemes, chosen) -> Migration:
         features = compute_features(
             data.transactions, previous_as_of, options=config.features.options()
         )
+        refit = FeatureScaler(
+            row["scaling"], winsorize=config.experiments.winsorize, pca=config.experiments.pca,
+            random_state=config.seed,
+        ).fit_transform(features[list(used)])  # fmt: skip
+        params = config.experiments.params.get(row["algorithm"], {})
+        labels = fit_many(
+            refit, row["algorithm"], [int(row["k"])], random_state=int(row["seed"]), **params
+        )[0].labels
     except DataError as exc:
         return Migration(previous_as_of.isoformat(), {}, pd.DataFrame(), note=str(exc))
     before = classify(customer_table(features, data.customers), config.heuristics)
-    refit = FeatureScaler(
-        row["scaling"], winsorize=config.experiments.winsorize, pca=config.experiments.pca,
-        random_state=config.seed,
-    ).fit_transform(features[list(used)])  # fmt: skip
-    params = config.experiments.params.get(row["algorithm"], {})
-    labels = fit_many(
-        refit, row["algorithm"], [int(row["k"])], random_state=int(row["seed"]), **params
-    )[0].labels
     aligned = align_labels(
         labels, scaler.transform(features[list(used)]), clusters.to_numpy(), scaled
     )

@@ -150,17 +150,15 @@ def narrative(result: SegmentationResult) -> str:
     largest = result.profile.sort_values("customers", ascending=False).iloc[0]
     richest = result.profile.sort_values("revenue_share", ascending=False).iloc[0]
     votes = result.experiments.choice.recommended
-    support = votes.loc[
-        (votes["feature_set"] == chosen["feature_set"])
-        & (votes["scaling"] == chosen["scaling"])
-        & (votes["algorithm"] == chosen["algorithm"]),
-        ["votes", "n_voting"],
-    ].iloc[0]
-    how = (
-        f"recommended by {support['votes']} of {support['n_voting']} criteria"
-        if result.chosen_by == "vote"
-        else "named in the config"
-    )
+    keys = ["feature_set", "scaling", "algorithm", "seed"]
+    support = votes[(votes[keys] == chosen[keys].to_numpy()).all(axis=1)]
+    recommended = not support.empty and support["recommended_k"].iloc[0] == chosen["k"]
+    if result.chosen_by != "vote":
+        how = "named in the config"
+    elif recommended:
+        how = f"recommended by {support['votes'].iloc[0]} of {support['n_voting'].iloc[0]} criteria"
+    else:
+        how = "no criterion voted, so the best silhouette"
     lines = [
         f"As of **{h['as_of']}**, **{h['customers']:,} customers** bought for "
         f"**{h['net revenue']:,.0f}** net between {h['first transaction']} and "
@@ -191,7 +189,14 @@ def period_ends(start: str | dt.date, end: str | dt.date, every: str) -> list[dt
     """
     if every not in PERIODS:
         raise ConfigError(f"--every must be one of {', '.join(PERIODS)}, got '{every}'")
-    dates = pd.date_range(start, end, freq=PERIODS[every][0])
+    try:
+        dates = pd.date_range(
+            dt.date.fromisoformat(str(start)),
+            dt.date.fromisoformat(str(end)),
+            freq=PERIODS[every][0],
+        )
+    except ValueError:
+        raise ConfigError(f"--from '{start}' and --to '{end}' must be dates YYYY-MM-DD") from None
     if dates.empty:
         raise ConfigError(f"no {every} ends between {start} and {end}; widen the range")
     return [d.date() for d in dates]
@@ -212,8 +217,7 @@ def render_series(
     """
     config = config if isinstance(config, Config) else load_config(config)
     dates = period_ends(start, end, every)
-    months = PERIODS[every][1]
-    previous = (pd.Timestamp(dates[0]) - pd.DateOffset(months=months)).date()
+    previous = _months_before(dates[0], PERIODS[every][1])
     folders = []
     for as_of in dates:
         folders.append(
@@ -221,6 +225,18 @@ def render_series(
         )
         previous = as_of
     return folders
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` earlier; a month end maps to a month end.
+
+    >>> _months_before(dt.date(2026, 4, 30), 1), _months_before(dt.date(2026, 4, 15), 1)
+    (datetime.date(2026, 3, 31), datetime.date(2026, 3, 15))
+    """
+    stamp = pd.Timestamp(day)
+    if stamp.is_month_end:
+        return (stamp - pd.offsets.MonthEnd(months)).date()
+    return (stamp - pd.DateOffset(months=months)).date()
 
 
 def render_report(
@@ -249,10 +265,14 @@ def render_report(
         The folder of the finished run (holding ``report.html``).
     """
     config = config if isinstance(config, Config) else load_config(config)
+    if config.source is None:
+        raise ConfigError("render_report needs a config loaded from a file (load_config)")
     as_of = resolve_as_of(config, as_of)
     if previous_as_of is None:
-        previous_as_of = (pd.Timestamp(as_of) - pd.DateOffset(months=1)).date()
+        previous_as_of = _months_before(as_of, 1)
     previous_as_of = resolve_as_of(config, previous_as_of)
+    if previous_as_of >= as_of:
+        raise ConfigError(f"the previous date {previous_as_of} must come before as_of {as_of}")
     folder = Path(out_root).resolve() / config.name
     final = folder / as_of.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
@@ -299,7 +319,8 @@ def _execute(config: Config, dates, output: Path, *, failed: Path) -> float:
         )
     except papermill.PapermillExecutionError as exc:
         failed.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(output, failed / REPORT_NOTEBOOK)
+        if output.exists():
+            shutil.copy2(output, failed / REPORT_NOTEBOOK)
         where = f"cell {exc.exec_count}" if exc.exec_count else "a cell"
         message = (
             f"the report notebook failed in {where}: {exc.ename}: {exc.evalue}\n"

@@ -75,3 +75,20 @@ def test_help_for_every_command(command, capsys):
         main([command, "--help"])
     assert exit_info.value.code == 0
     assert "usage: seglab" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--from", "2026-13-01", "--to", "2026-12-31"], "must be dates YYYY-MM-DD"),
+        (
+            ["--from", "2026-01-01", "--to", "2026-03-31", "--previous", "2025-12-31"],
+            "either --as-of/--previous",
+        ),
+        (["--as-of", "2026-06-30", "--previous", "2026-07-31"], "must come before as_of"),
+        (["--from", "2026-01-01"], "needs both --from and --to"),
+    ],
+)
+def test_report_dates_are_checked(small_config: Path, extra, message, capsys):
+    assert main(["report", "--config", str(small_config), *extra]) == 2
+    assert message in capsys.readouterr().err

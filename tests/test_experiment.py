@@ -131,3 +131,12 @@ def test_grid_recovers_the_synthetic_archetypes(tmp_path, config_writer):
     # The vote's own pick is not held to this: it reached 0.66 on the 20,000 default customers
     # but 0.57 here, where the indices favour k = 5 (two pairs of archetypes overlap).
     assert scores[result.best()] >= 0.5
+
+
+def test_a_setting_that_changes_the_scaled_data_is_not_served_from_the_cache(
+    grid_config, first_run
+):
+    # PCA after scaling changes what is clustered: the cache must not return the old solutions.
+    reduced = load_config(grid_config, {"experiments": {"pca": 2, "algorithms": ["kmeans"]}})
+    result = run_experiments(reduced, progress=False)
+    assert result.cache_hits == 0 and result.computed == 7
