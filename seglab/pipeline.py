@@ -92,6 +92,18 @@ class SegmentationResult:
     segments: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
 
+    def map(self, method: str = "pca") -> pd.DataFrame | None:
+        """The 2-D map drawn with `method`, None when the config did not ask for it."""
+        return self.maps.get(method)
+
+    def comparison(self, scheme: str) -> PairComparison | None:
+        """The chosen clusters against `scheme`, None when that scheme did not run."""
+        return self.comparisons.get(scheme)
+
+    def scheme_summary(self, scheme: str) -> pd.DataFrame | None:
+        """The summary table of one heuristic scheme, None when it did not run."""
+        return self.heuristics.summaries.get(scheme)
+
 
 def resolve_as_of(config: Config, as_of: str | dt.date | None) -> dt.date:
     """The report date: the argument if given, else the config's ``as_of``."""

@@ -24,6 +24,7 @@ __all__ = [
     "WRAP",
     "agreement_heatmap",
     "bcg_scatter",
+    "comparison_heatmap",
     "contingency_heatmap",
     "dendrogram",
     "elbow",
@@ -235,9 +236,29 @@ def _lift_ticks(extreme: float) -> list[float]:
     return [2.0**p for p in powers]
 
 
-def scheme_summary(summary: pd.DataFrame, *, title: str) -> Figure:
-    """Share of customers beside share of revenue for each segment of a scheme's summary."""
+def scheme_summary(summary: pd.DataFrame | None, *, title: str) -> Figure:
+    """Share of customers beside share of revenue for each segment of a scheme's summary.
+
+    None (the scheme did not run) gives a figure that says so.
+    """
+    if summary is None:
+        return _empty_figure(title, "this scheme did not run")
     return segment_sizes(summary.set_index("segment"), title=title)
+
+
+def comparison_heatmap(comparison, *, title: str) -> Figure:
+    """:func:`contingency_heatmap` of a pairwise comparison; None gives a figure saying so."""
+    if comparison is None:
+        return _empty_figure(title, "this comparison was not made")
+    return contingency_heatmap(comparison.counts, comparison.lift, title=title)
+
+
+def _empty_figure(title: str, message: str) -> Figure:
+    fig = Figure(figsize=(6, 2.5), layout="constrained")
+    ax = fig.subplots()
+    ax.text(0.5, 0.5, message, ha="center", va="center")
+    ax.set(title=title, xticks=[], yticks=[])
+    return fig
 
 
 def pareto_curve(
@@ -412,8 +433,13 @@ def snake_plot(differences: pd.DataFrame, *, title: str = "Snake plot") -> Figur
     return fig
 
 
-def embedding_scatter(embedding: pd.DataFrame, *, title: str = "Customer map") -> Figure:
-    """A 2-D map of customers (columns ``x``, ``y``) coloured by their ``segment``."""
+def embedding_scatter(embedding: pd.DataFrame | None, *, title: str = "Customer map") -> Figure:
+    """A 2-D map of customers (columns ``x``, ``y``) coloured by their ``segment``.
+
+    None (the map was not computed) gives a figure that says so.
+    """
+    if embedding is None:
+        return _empty_figure(title, "this map was not computed (see clustering.maps)")
     frame = embedding.assign(segment=embedding["segment"].astype(str))
     fig = Figure(figsize=(6.5, 5), layout="constrained")
     ax = fig.subplots()

@@ -204,8 +204,20 @@ def test_analysis_figure_renders(draw, tmp_path):
             )
         ),
         lambda: plots.transition_heatmap(None),
+        lambda: plots.comparison_heatmap(compare_labelings(_SCHEME, _CLUSTERS), title="x"),
+        lambda: plots.comparison_heatmap(None, title="not made"),
+        lambda: plots.scheme_summary(None, title="did not run"),
+        lambda: plots.embedding_scatter(None),
     ],
-    ids=["sizes_over_time", "transition_heatmap", "no_previous_period"],
+    ids=[
+        "sizes_over_time",
+        "transition_heatmap",
+        "no_previous_period",
+        "comparison_heatmap",
+        "no_comparison",
+        "no_scheme",
+        "no_map",
+    ],
 )
 def test_report_figure_renders(draw, tmp_path):
     figure = draw()
