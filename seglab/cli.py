@@ -69,17 +69,12 @@ def _features(args: argparse.Namespace) -> int:
 def _segments(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from seglab import io
     from seglab.config import load_config
-    from seglab.features import compute_features
-    from seglab.heuristics import classify
-    from seglab.pipeline import customer_table, resolve_as_of
+    from seglab.pipeline import resolve_as_of, run_heuristics
 
     config = load_config(args.config)
     as_of = resolve_as_of(config, args.as_of)
-    data = io.load(config.data)
-    features = compute_features(data.transactions, as_of, options=config.features.options())
-    result = classify(customer_table(features, data.customers), config.heuristics)
+    _, result = run_heuristics(config, as_of=as_of)
     table = result.labels.astype(str).join(result.tags).reset_index()
     _write_table(table, Path(args.out))
     with pd.option_context("display.width", 160, "display.max_columns", 12):
