@@ -12,12 +12,12 @@ CONFIG ?= configs/default.yaml
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-env: $(STAMP) ## create .venv with python3 -m venv and install seglab[dev] (only when missing or stale)
+env: $(STAMP) ## create .venv with python3 -m venv and install seglab[dev,spark] (only when missing or stale)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	@touch $(STAMP)
 
 test: env ## run unit tests, doctests and the notebooks (nbval)

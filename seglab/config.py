@@ -32,6 +32,7 @@ __all__ = [
     "DataConfig",
     "ExperimentsConfig",
     "FeaturesConfig",
+    "SparkConfig",
     "SyntheticConfig",
     "config_from_dict",
     "load_config",
@@ -90,15 +91,33 @@ class CleaningConfig(_Section):
     """Orders worth less than this are ignored for every feature (SEGMENTS.md, scheme 1)."""
 
 
+class SparkConfig(_Section):
+    """How to reach Spark when ``data.engine`` is ``spark`` (needs the ``seglab[spark]`` extra).
+
+    seglab joins the running Spark session when there is one (a cluster notebook, spark-submit),
+    else starts one with these settings.
+    """
+
+    master: str = "local[2]"
+    """Spark master URL: ``local[N]``, ``spark://host:7077``, ``yarn``, ``k8s://...``."""
+    app_name: str = "seglab"
+    conf: dict[str, str] = Field(default_factory=dict)
+    """Extra Spark settings, e.g. ``spark.executor.memory: 8g``."""
+
+
 class DataConfig(_Section):
     """Where the transactions (and optional customer attributes) are and how to read them."""
 
     transactions: Path
+    """A Parquet, CSV or Excel file, or a folder of Parquet files."""
     customers: Path | None = None
     preset: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
     cleaning: CleaningConfig = CleaningConfig()
     synthetic: SyntheticConfig | None = None
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    """Where the transactions are aggregated into customer features: embedded DuckDB or Spark."""
+    spark: SparkConfig = SparkConfig()
 
     _resolve_paths = field_validator("transactions", "customers")(_resolve)
 

@@ -1,4 +1,4 @@
-"""Customer features as of a date, computed with Ibis on an embedded DuckDB engine.
+"""Customer features as of a date, computed with Ibis on DuckDB or Spark (``data.engine``).
 
 Every feature is registered with a one-line definition, a unit and the dimension it describes;
 named feature sets pick columns for clustering. The computation is lazy Ibis over the cleaned
@@ -10,6 +10,11 @@ Conventions, shared by every feature: a customer is in scope when they have at l
 is set). Days are calendar days between purchase dates (times of day are ignored). Purchases and
 returns are separated by the loader's ``is_return`` flag: returns reduce net revenue and feed the
 returns features, and are never counted as orders.
+
+Nothing here depends on the engine: every expression has a portable form on Ibis's DuckDB and
+PySpark backends (``tests/test_spark.py`` compares the two on every feature). Two choices keep
+the results equal to the last bits: money is summed as exact decimals, and sums become float64
+before any division (the engines round decimal quotients differently).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ __all__ = [
 ]
 
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
+_EVERYONE = "_customers_with_any_line"
 #: Money is summed as exact decimals: float sums in a parallel engine depend on the order in
 #: which threads combine partial sums, and the same inputs must give the same bytes.
 MONEY = ibis.dtype("decimal(38, 6)")
@@ -272,11 +278,13 @@ def compute_features(
         table = table.mutate(is_return=table.amount < 0)
     in_scope = _in_window(table, as_of, options)
     per_customer = _aggregate(in_scope, as_of, options, names)
-    frame = per_customer.select("customer_id", *names).order_by("customer_id").to_pandas()
+    # One query: the number of customers with any line in scope rides along as a constant column.
+    everyone = in_scope.customer_id.nunique().as_scalar().name(_EVERYONE)
+    frame = per_customer.select("customer_id", *names, everyone).order_by("customer_id").to_pandas()
     if frame.empty:
         raise DataError(_empty_message(table, as_of, options))
-    _warn_about_returns_only(in_scope, len(frame))
-    return frame.set_index("customer_id").astype("float64")
+    _warn_about_returns_only(int(frame[_EVERYONE].iloc[0]), len(frame))
+    return frame.drop(columns=_EVERYONE).set_index("customer_id").astype("float64")
 
 
 def _check_names(names: Iterable[str] | None, columns: set[str]) -> list[str]:
@@ -397,6 +405,13 @@ def _aggregate(
             returned=result.returned.fill_null(0),
             returned_orders=result.returned_orders.fill_null(0),
         )
+        result = result.mutate(net=result.gross - result.returned)
+    if "revenue_share" in names:
+        result = result.mutate(net_total=result.net.sum().over(ibis.window()))
+    # The exact sums (float sums would depend on thread scheduling) become float64 before any
+    # division: engines give a decimal quotient different scales (Spark 6 digits, DuckDB double).
+    decimals = [name for name, kind in result.schema().items() if kind.is_decimal()]
+    result = result.mutate(**{name: result[name].cast("float64") for name in decimals})
     report_day = ibis.date(as_of)
     return result.mutate(
         **{name: _FORMULAS[name](result, report_day).cast("float64") for name in names}
@@ -441,10 +456,6 @@ def _tenure(t: ir.Table, day: ir.DateScalar) -> ir.IntegerValue:
     return day.delta(t.first_day, unit="day")
 
 
-def _net(t: ir.Table) -> ir.FloatingValue:
-    return t.gross - t.returned
-
-
 def _mean_gap(t: ir.Table, day: ir.DateScalar) -> ir.FloatingValue:
     single = t.frequency_days == 1
     return single.ifelse(
@@ -473,8 +484,8 @@ _FORMULAS = {
     "recency_days": lambda t, day: day.delta(t.last_day, unit="day"),
     "frequency": lambda t, day: t.frequency,
     "frequency_days": lambda t, day: t.frequency_days,
-    "monetary_total": lambda t, day: _net(t),
-    "monetary_mean": lambda t, day: _net(t) / t.frequency,
+    "monetary_total": lambda t, day: t.net,
+    "monetary_mean": lambda t, day: t.net / t.frequency,
     "tenure_days": _tenure,
     "orders_per_month": lambda t, day: (
         t.frequency * DAYS_PER_MONTH / ibis.greatest(_tenure(t, day), DAYS_PER_MONTH)
@@ -491,7 +502,7 @@ _FORMULAS = {
     "revenue_growth": lambda t, day: _growth(t),
     "revenue_last_quarter": lambda t, day: t.revenue_last_quarter,
     "orders_last_quarter": lambda t, day: t.orders_last_quarter,
-    "revenue_share": lambda t, day: _net(t) / _net(t).sum().over(ibis.window()),
+    "revenue_share": lambda t, day: t.net / t.net_total,
     "product_breadth": lambda t, day: t.product_breadth,
     "category_breadth": lambda t, day: t.category_breadth,
     "returns_rate": lambda t, day: (t.gross > 0).ifelse(t.returned / t.gross, 0),
@@ -503,8 +514,7 @@ _FORMULAS = {
 }
 
 
-def _warn_about_returns_only(in_scope: ir.Table, n_customers: int) -> None:
-    everyone = in_scope.customer_id.nunique().to_pandas()
+def _warn_about_returns_only(everyone: int, n_customers: int) -> None:
     if everyone > n_customers:
         warnings.warn(
             f"{everyone - n_customers} customer(s) have only returns up to as_of and no purchase; "

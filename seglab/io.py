@@ -18,10 +18,18 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from seglab import synth
+from seglab import engine, synth
 from seglab.config import DataConfig
 from seglab.errors import DataError, SchemaError
-from seglab.schema import CleaningAccount, CleaningPolicy, apply_contract, clean, resolve_mapping
+from seglab.schema import (
+    LINE_KEYS,
+    CleaningAccount,
+    CleaningPolicy,
+    apply_contract,
+    clean,
+    line_keys,
+    resolve_mapping,
+)
 
 __all__ = ["LoadedData", "ensure_synthetic", "fingerprint", "load", "load_customers", "read_table"]
 
@@ -40,23 +48,47 @@ class LoadedData:
 
 
 def read_table(path: str | Path, connection: ibis.BaseBackend | None = None) -> ir.Table:
-    """Open a Parquet, CSV or Excel file as an Ibis table; errors name the file and the fix."""
+    """Open a Parquet, CSV or Excel file, or a folder of Parquet files, as an Ibis table.
+
+    Errors name the file and the fix. `connection` defaults to a new DuckDB connection.
+    """
     path = Path(path)
+    connection = connection or ibis.duckdb.connect()
+    if path.is_dir():
+        parts = sorted(path.rglob("*.parquet"))
+        if not parts:
+            raise DataError(f"'{path}' is a folder without .parquet files; point at the data files")
+        # Spark reads a folder (its own output layout) natively; DuckDB takes the file list.
+        return _read_parquet(connection, path if connection.name == "pyspark" else parts)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise SchemaError(
-            f"'{path}': cannot read '{path.suffix}' files; use one of {', '.join(FORMATS)}"
+            f"'{path}': cannot read '{path.suffix}' files; use one of {', '.join(FORMATS)} "
+            "or a folder of .parquet files"
         )
     if not path.is_file():
         raise DataError(f"'{path}' does not exist; check data.transactions / data.customers")
     if path.stat().st_size == 0:
         raise DataError(f"'{path}' is empty; point the config at a file with transactions")
-    connection = connection or ibis.duckdb.connect()
     if suffix == ".xlsx":
         return ibis.memtable(pd.read_excel(path))
     if suffix == ".parquet":
-        return connection.read_parquet(path)
+        return _read_parquet(connection, path)
     return connection.read_csv(path)
+
+
+def _read_parquet(connection: ibis.BaseBackend, source: Path | list[Path]) -> ir.Table:
+    try:
+        return connection.read_parquet(source)
+    except Exception as exc:
+        # Spark rejects nanosecond timestamps (pandas' default unit) while reading the schema.
+        if "TIMESTAMP(NANOS" not in str(exc):
+            raise
+        raise SchemaError(
+            f"'{source}': Spark cannot read timestamps stored in nanoseconds; rewrite the file "
+            "with microseconds (pandas: to_parquet(path, coerce_timestamps='us')) or use "
+            "data.engine: duckdb"
+        ) from None
 
 
 def ensure_synthetic(data: DataConfig) -> None:
@@ -79,7 +111,7 @@ def _write_atomically(frame: pd.DataFrame, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
     os.close(handle)
-    frame.to_parquet(tmp, index=False)
+    frame.to_parquet(tmp, index=False, coerce_timestamps="us")  # microseconds: Spark reads them
     os.replace(tmp, target)
 
 
@@ -97,15 +129,15 @@ def load(data: DataConfig) -> LoadedData:
         Transactions as a lazy Ibis table with a boolean ``is_return`` column.
     """
     ensure_synthetic(data)
-    connection = ibis.duckdb.connect()
+    connection = engine.connect(data)
     raw = read_table(data.transactions, connection)
     source = str(data.transactions)
     if int(raw.count().to_pandas()) == 0:
         raise DataError(f"'{source}' holds no rows; point the config at a file with transactions")
     mapping = resolve_mapping(list(raw.columns), preset=data.preset, columns=data.columns)
-    raw = raw.mutate(line_hash=ibis.struct({c: raw[c] for c in raw.columns}).hash())
-    contract = apply_contract(raw, mapping, source=source, keep=("line_hash",))
-    contract = connection.create_table("contract_lines", contract, temp=True)
+    raw = raw.mutate(**line_keys(raw))
+    contract = apply_contract(raw, mapping, source=source, keep=LINE_KEYS)
+    contract = engine.keep(connection, contract, "contract_lines")
     policy = CleaningPolicy.from_config(data.cleaning, data.preset)
     transactions, account = clean(contract, policy)
     if account.rows_out == 0:
@@ -146,12 +178,19 @@ def load_customers(path: Path, mapping: dict[str, str]) -> pd.DataFrame:
 
 
 def fingerprint(*paths: Path | None) -> str:
-    """SHA-256 over the bytes of the given files (None skipped): the identity of the input data."""
+    """SHA-256 over the bytes of the given files (None skipped): the identity of the input data.
+
+    A folder counts as its files in sorted order, each preceded by its path inside the folder.
+    """
     digest = hashlib.sha256()
     for path in paths:
         if path is None:
             continue
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if path.is_dir():
+                digest.update(str(file.relative_to(path)).encode())
+            with open(file, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
     return digest.hexdigest()

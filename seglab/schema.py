@@ -212,6 +212,20 @@ def resolve_mapping(
     return mapping
 
 
+#: Two hashes of all input columns of a line, in file order and reversed. Together they are 64
+#: bits or more on every engine (Spark's hash is 32 bits: millions of lines would collide).
+LINE_KEYS = ("line_hash", "line_hash_reversed")
+
+
+def line_keys(raw: ir.Table) -> dict[str, ir.IntegerColumn]:
+    """The :data:`LINE_KEYS` columns of `raw`: exact duplicate lines share both."""
+    columns = list(raw.columns)
+    return {
+        key: ibis.struct({c: raw[c] for c in order}).hash()
+        for key, order in zip(LINE_KEYS, (columns, columns[::-1]), strict=True)
+    }
+
+
 def apply_contract(
     raw: ir.Table, mapping: dict[str, str], *, source: str, keep: tuple[str, ...] = ()
 ) -> ir.Table:
@@ -310,7 +324,7 @@ def clean(table: ir.Table, policy: CleaningPolicy) -> tuple[ir.Table, CleaningAc
 
     Rules, in order: missing customer, date or amount; non-product codes; non-positive prices;
     negative amounts not marked as returns (only with a return prefix); returns (netted or
-    dropped); exact duplicate lines (same ``line_hash``, a hash of every input column); orders
+    dropped); exact duplicate lines (same :func:`line_keys`, hashes of every input column); orders
     under the logistic minimum (judged on what is left).
     """
     columns = set(table.columns)
@@ -324,8 +338,8 @@ def clean(table: ir.Table, policy: CleaningPolicy) -> tuple[ir.Table, CleaningAc
     table = table.mutate(is_return=is_return)
     rules = _rules(table, policy, marked, returns_reason)
     account, kept = _count(table, rules)
-    if "line_hash" in columns:
-        kept = _duplicates(table, kept, policy.drop_duplicates, account).drop("line_hash")
+    if set(LINE_KEYS) <= columns:
+        kept = _duplicates(table, kept, policy.drop_duplicates, account).drop(*LINE_KEYS)
     if policy.logistic_minimum > 0:
         kept = _apply_logistic_minimum(kept, policy.logistic_minimum, columns, account)
     return kept, account
@@ -386,7 +400,7 @@ def _count(table: ir.Table, rules) -> tuple[CleaningAccount, ir.Table]:
 
 def _duplicates(table: ir.Table, kept: ir.Table, drop: bool, account: CleaningAccount) -> ir.Table:
     """Count exact repeats of a line in the input; drop them from `kept` when asked to."""
-    copies = table.group_by("line_hash").aggregate(n=table.count(), revenue=table.amount.sum())
+    copies = table.group_by(*LINE_KEYS).aggregate(n=table.count(), revenue=table.amount.sum())
     extra = copies.filter(copies.n > 1)
     repeated_revenue = (extra.revenue * (extra.n - 1) / extra.n).sum()
     counts = extra.aggregate(rows=(extra.n - 1).sum(), revenue=repeated_revenue)
@@ -394,7 +408,8 @@ def _duplicates(table: ir.Table, kept: ir.Table, drop: bool, account: CleaningAc
     removed = (0, 0.0)
     if drop:
         before = _size(kept)
-        copy = ibis.row_number().over(group_by="line_hash")
+        # Copies are identical, so which one stays does not matter; Spark wants an order anyway.
+        copy = ibis.row_number().over(group_by=LINE_KEYS, order_by=LINE_KEYS)
         kept = kept.mutate(copy=copy).filter(lambda t: t.copy == 0).drop("copy")
         after = _size(kept)
         removed = (before[0] - after[0], before[1] - after[1])

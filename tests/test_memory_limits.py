@@ -1,0 +1,72 @@
+"""Memory discipline: no n x n matrix above the configured thresholds, anywhere on the path."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seglab.config import config_from_dict
+from seglab.errors import SeglabError
+from seglab.evaluate import evaluate_solution
+from seglab.experiment import run_experiments
+
+
+def _config(tmp_path, algorithms, **experiments):
+    raw = {
+        "name": "limits",
+        "data": {"transactions": "unused.parquet"},
+        "cache_dir": None,
+        "experiments": {
+            "feature_sets": ["rfm"],
+            "scalings": ["standard"],
+            "algorithms": algorithms,
+            "k_min": 2,
+            "k_max": 3,
+            "n_jobs": 1,
+            "stability_top": 0,
+            **experiments,
+        },
+    }
+    return config_from_dict(raw, base_dir=tmp_path)
+
+
+def _features(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    values = rng.lognormal(size=(n, 3))
+    columns = ["recency_days", "frequency", "monetary_total"]
+    return pd.DataFrame(values, columns=columns, index=pd.RangeIndex(n, name="customer_id"))
+
+
+@pytest.mark.parametrize("linkage", ["complete", "average"])
+def test_an_exact_matrix_linkage_above_the_threshold_is_refused_in_the_grid(tmp_path, linkage):
+    # 20,001 customers would need two condensed distance matrices of 1.6 GB each.
+    tracemalloc.start()
+    with pytest.raises(SeglabError) as refused:
+        run_experiments(_config(tmp_path, [linkage]), features=_features(20_001), progress=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    message = str(refused.value)
+    assert "max_exact=20,000" in message  # the threshold
+    assert "two_step" in message and "TwoStepHierarchical" in message  # the alternative
+    assert peak < 100e6  # refused before building anything of size n^2
+
+
+def test_ward_above_the_threshold_runs_as_two_step_and_says_so(tmp_path):
+    config = _config(tmp_path, ["ward"], params={"ward": {"two_step_above": 1_000}})
+    result = run_experiments(config, features=_features(1_500), progress=False)
+    assert result.results["fit_notes"].str.startswith("approximate: two-step").all()
+
+
+def test_an_exact_silhouette_works_in_blocks_not_an_n_by_n_matrix():
+    n = 12_000  # an n x n float64 matrix would take 1.15 GB
+    X = np.random.default_rng(1).normal(size=(n, 4))
+    labels = (X[:, 0] > 0).astype(int)
+    tracemalloc.start()
+    metrics = evaluate_solution(X, labels, silhouette_max_exact=n)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert not metrics.silhouette_sampled
+    assert peak < 150e6
