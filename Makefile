@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 
 test: env ## run unit tests, doctests and the notebooks (nbval)
 	MPLBACKEND=Agg SEGLAB_NOTEBOOK_CONFIG=../configs/quick.yaml \
-		$(BIN)/python -m pytest tests seglab notebooks --nbval-lax
+		$(BIN)/python -m pytest tests seglab notebooks --nbval-lax --durations=15
 
 lint: env ## check formatting and lint rules with ruff
 	$(BIN)/ruff format --check .

@@ -34,7 +34,14 @@ def main(argv: list[str] | None = None) -> int:
 def _synth(args: argparse.Namespace) -> int:
     from seglab import synth
 
-    paths = synth.write(synth.generate(args.customers, seed=args.seed), args.out)
+    if args.customers > args.part_customers:
+        out = Path(args.out)
+        paths = synth.write_parts(
+            args.customers, out / "transactions", out / "customers.parquet",
+            seed=args.seed, part_customers=args.part_customers,
+        )  # fmt: skip
+    else:
+        paths = synth.write(synth.generate(args.customers, seed=args.seed), args.out)
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0
@@ -52,15 +59,14 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _features(args: argparse.Namespace) -> int:
-    from seglab import io
+    from seglab.cache import Cache
     from seglab.config import load_config
-    from seglab.features import compute_features
+    from seglab.experiment import cached_features
     from seglab.pipeline import resolve_as_of
 
     config = load_config(args.config)
     as_of = resolve_as_of(config, args.as_of)
-    transactions = io.load(config.data).transactions
-    table = compute_features(transactions, as_of, options=config.features.options()).reset_index()
+    table = cached_features(config, as_of, Cache(config.cache_dir)).reset_index()
     _write_table(table, Path(args.out))
     print(f"{len(table)} customers x {table.shape[1] - 1} features as of {as_of}: {args.out}")
     return 0
@@ -155,6 +161,13 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--customers", type=int, default=20_000, help="number of customers")
     synth.add_argument("--seed", type=int, default=0, help="random seed")
     synth.add_argument("--out", required=True, help="folder for the two Parquet files")
+    synth.add_argument(
+        "--part-customers",
+        type=int,
+        default=200_000,
+        help="above this many customers, write the transactions as a folder of parts of this "
+        "many customers each, in bounded memory (default 200000)",
+    )
     synth.set_defaults(handler=_synth)
 
     validate = commands.add_parser("validate", help="check a config and its data")

@@ -30,6 +30,7 @@ __all__ = [
     "ClusteringConfig",
     "Config",
     "DataConfig",
+    "DuckDBConfig",
     "ExperimentsConfig",
     "FeaturesConfig",
     "SparkConfig",
@@ -105,6 +106,20 @@ class SparkConfig(_Section):
     """Extra Spark settings, e.g. ``spark.executor.memory: 8g``."""
 
 
+class DuckDBConfig(_Section):
+    """Resources of the embedded DuckDB engine (``data.engine: duckdb``)."""
+
+    memory_limit: str | None = None
+    """Memory DuckDB may use, e.g. ``4GB``; above it, it spills to ``temp_directory``. None:
+    DuckDB's own default, 80 % of the machine's memory."""
+    threads: int | None = Field(None, ge=1)
+    """Threads; None: one per core."""
+    temp_directory: Path | None = None
+    """Where DuckDB spills; None: ``seglab-duckdb`` in the system's temporary folder."""
+
+    _resolve_temp = field_validator("temp_directory")(_resolve)
+
+
 class DataConfig(_Section):
     """Where the transactions (and optional customer attributes) are and how to read them."""
 
@@ -117,6 +132,7 @@ class DataConfig(_Section):
     synthetic: SyntheticConfig | None = None
     engine: Literal["duckdb", "spark"] = "duckdb"
     """Where the transactions are aggregated into customer features: embedded DuckDB or Spark."""
+    duckdb: DuckDBConfig = DuckDBConfig()
     spark: SparkConfig = SparkConfig()
 
     _resolve_paths = field_validator("transactions", "customers")(_resolve)
@@ -311,9 +327,17 @@ class Config(_Section):
         named += [("experiments.feature_sets", name) for name in self.experiments.feature_sets]
         for key, name in named:
             try:
-                resolve_feature_set(name, self.features.sets)
+                members = resolve_feature_set(name, self.features.sets)
             except ConfigError as exc:
                 raise ValueError(f"{key}: {exc}") from None
+            chosen_from = "config" if key.startswith("clustering") else "vote"
+            if len(members) < 2 and self.clustering.maps and self.clustering.choose == chosen_from:
+                raise ValueError(
+                    f"{key}: feature set '{name}' has one feature ({members[0]}), but the "
+                    f"clustering.maps ({', '.join(self.clustering.maps)}) draw the chosen "
+                    "solution in two dimensions; add a feature to the set or set "
+                    "clustering.maps: []"
+                )
         return self
 
     @property

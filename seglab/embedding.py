@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.decomposition import PCA
 
 from seglab.cache import Cache, make_key
+from seglab.errors import ConfigError
 from seglab.registry import Registry
 
 __all__ = ["METHODS", "embed"]
@@ -57,8 +58,19 @@ def embed(
     -------
     DataFrame
         ``row`` (position of the customer in `scaled`), ``x``, ``y``; sorted by row.
+
+    Raises
+    ------
+    ConfigError
+        If `scaled` has fewer than two features (no clustering algorithm needs two; the map does).
     """
     build = METHODS.get(method)
+    if scaled.shape[1] < 2:
+        raise ConfigError(
+            f"the {method} map draws customers in two dimensions and needs at least two "
+            f"clustered features, but got {scaled.shape[1]}; cluster on a feature set of two "
+            f"or more features, or leave '{method}' out of clustering.maps"
+        )
     n = scaled.shape[0]
     rows = np.arange(n)
     if n > max_points:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
@@ -25,11 +26,13 @@ from tqdm.auto import tqdm
 
 from seglab import io
 from seglab.cache import Cache, make_key
-from seglab.cluster import FittedSolution, fit_many
+from seglab.cluster import FittedSolution, check_params, fit_many
 from seglab.config import Config, load_config
+from seglab.errors import ConfigError, DataError
 from seglab.evaluate import GROUP_COLUMNS, KChoice, choose_k, evaluate_solution, gap_statistic
 from seglab.features import compute_features, resolve_feature_set
 from seglab.pipeline import resolve_as_of
+from seglab.registry import suggest
 from seglab.scaling import FeatureScaler
 from seglab.stability import bootstrap_stability, seed_stability
 
@@ -133,9 +136,6 @@ class ExperimentResult:
         try:
             return self.solutions[solution]
         except KeyError:
-            from seglab.errors import ConfigError
-            from seglab.registry import suggest
-
             known = sorted(self.solutions)
             raise ConfigError(
                 f"unknown solution '{solution}'{suggest(solution, known) or '.'} "
@@ -143,18 +143,28 @@ class ExperimentResult:
             ) from None
 
 
-def cached_features(config: Config, as_of: dt.date, cache: Cache) -> pd.DataFrame:
-    """The customer feature table as of `as_of`, from the cache when the inputs are unchanged."""
+def cached_features(
+    config: Config, as_of: dt.date, cache: Cache, transactions: ir.Table | None = None
+) -> pd.DataFrame:
+    """The customer feature table as of `as_of`, from the cache when the inputs are unchanged.
+
+    On a miss the features are computed from `transactions` (loaded from the config when not
+    given). The engine and its resources are not part of the key: both engines give the same
+    table.
+    """
     io.ensure_synthetic(config.data)
     key = make_key(
         io.fingerprint(config.data.transactions),
-        config.data.model_dump(mode="json", exclude={"customers", "synthetic"}),
+        config.data.model_dump(
+            mode="json", exclude={"customers", "synthetic", "engine", "duckdb", "spark"}
+        ),
         config.features.model_dump(mode="json", exclude={"sets"}),
         as_of.isoformat(),
     )
     features = cache.load_frame("features", key)
     if features is None:
-        transactions = io.load(config.data).transactions
+        if transactions is None:
+            transactions = io.load(config.data).transactions
         features = compute_features(transactions, as_of, options=config.features.options())
         cache.save_frame("features", key, features)
     return features
@@ -183,12 +193,27 @@ def run_experiments(
     Returns
     -------
     ExperimentResult
+
+    Raises
+    ------
+    ConfigError
+        Before any work, for a parameter that an algorithm does not take; for a feature set that
+        a scaling cannot prepare (fewer features than ``pca`` components, all constant).
+    DataError
+        When ``k_max`` exceeds the number of customers or features hold NaN or infinite values.
     """
     config = config if isinstance(config, Config) else load_config(config)
     grid = config.experiments
+    for algorithm, params in grid.params.items():
+        check_params(algorithm, params)
     cache = Cache(config.cache_dir)
     if features is None:
         features = cached_features(config, resolve_as_of(config, as_of), cache)
+    if grid.k_max > len(features):
+        raise DataError(
+            f"experiments.k_max={grid.k_max} is larger than the {len(features)} customers; "
+            f"lower k_max to at most {len(features)} or cluster more customers"
+        )
     prepared = _prepare(features, config)
     data_keys = {key: _array_key(X) for key, X in prepared.items()}
     jobs = [
@@ -242,7 +267,12 @@ def _prepare(features: pd.DataFrame, config: Config) -> dict[tuple[str, str], np
             scaler = FeatureScaler(
                 scaling, winsorize=grid.winsorize, pca=grid.pca, random_state=config.seed
             )
-            prepared[feature_set, scaling] = scaler.fit_transform(features[columns])
+            try:
+                prepared[feature_set, scaling] = scaler.fit_transform(features[columns])
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"feature set '{feature_set}', scaling '{scaling}': {exc}"
+                ) from None
     return prepared
 
 

@@ -61,7 +61,7 @@ def read_table(path: str | Path, connection: ibis.BaseBackend | None = None) -> 
         # Spark reads a folder (its own output layout) natively; DuckDB takes the file list.
         return _read_parquet(connection, path if connection.name == "pyspark" else parts)
     suffix = path.suffix.lower()
-    if suffix not in FORMATS:
+    if suffix not in FORMATS and (suffix or path.is_file()):
         raise SchemaError(
             f"'{path}': cannot read '{path.suffix}' files; use one of {', '.join(FORMATS)} "
             "or a folder of .parquet files"
@@ -97,6 +97,13 @@ def ensure_synthetic(data: DataConfig) -> None:
     if spec is None or data.transactions.exists():
         return
     log.info("generating %d synthetic customers into %s", spec.customers, data.transactions.parent)
+    if data.transactions.suffix == "":  # a folder of parts: generated in bounded memory
+        customers = data.customers or data.transactions.parent / "customers.parquet"
+        synth.write_parts(
+            spec.customers, data.transactions, customers,
+            seed=spec.seed, start=str(spec.start), end=str(spec.end),
+        )  # fmt: skip
+        return
     generated = synth.generate(
         spec.customers, seed=spec.seed, start=str(spec.start), end=str(spec.end)
     )

@@ -23,7 +23,7 @@ from seglab.config import Config, load_config
 from seglab.embedding import embed
 from seglab.errors import ConfigError, DataError
 from seglab.evaluate import silhouette_values
-from seglab.features import compute_features, resolve_feature_set
+from seglab.features import resolve_feature_set
 from seglab.heuristics import HeuristicsResult, classify
 from seglab.io import LoadedData
 from seglab.migration import Migration, align_labels, tier_moves, transition_counts
@@ -151,7 +151,7 @@ def run_segmentation(
     with _timed(timings, "load"):
         data = io.load(config.data)
     with _timed(timings, "features"):
-        features = compute_features(data.transactions, as_of, options=config.features.options())
+        features = _features(config, data, as_of)
         customers = customer_table(features, data.customers)
     with _timed(timings, "heuristics"):
         schemes = classify(customers, config.heuristics)
@@ -252,9 +252,15 @@ def run_heuristics(
     config = config if isinstance(config, Config) else load_config(config)
     as_of = resolve_as_of(config, as_of)
     data = io.load(config.data)
-    features = compute_features(data.transactions, as_of, options=config.features.options())
-    customers = customer_table(features, data.customers)
+    customers = customer_table(_features(config, data, as_of), data.customers)
     return customers, classify(customers, config.heuristics)
+
+
+def _features(config: Config, data: LoadedData, as_of: dt.date) -> pd.DataFrame:
+    """The feature table as of `as_of`: cached, or computed from the loaded transactions."""
+    from seglab.experiment import cached_features
+
+    return cached_features(config, as_of, Cache(config.cache_dir), data.transactions)
 
 
 def customer_table(features: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
@@ -294,9 +300,7 @@ def _migration(config, data, previous_as_of, schemes, chosen) -> Migration:
     previous_as_of = resolve_as_of(config, previous_as_of)
     row, used, scaler, scaled, clusters = chosen
     try:
-        features = compute_features(
-            data.transactions, previous_as_of, options=config.features.options()
-        )
+        features = _features(config, data, previous_as_of)
         refit = FeatureScaler(
             row["scaling"], winsorize=config.experiments.winsorize, pca=config.experiments.pca,
             random_state=config.seed,

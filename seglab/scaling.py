@@ -136,6 +136,12 @@ class FeatureScaler(TransformerMixin, BaseEstimator):
         if not self.kept_.any():
             raise ConfigError("every feature is constant: there is nothing to cluster on")
         X = X[:, self.kept_]
+        if self.pca is not None and self.pca >= 1 and self.pca > X.shape[1]:
+            raise ConfigError(
+                f"pca={self.pca} components need at least {self.pca} features, but "
+                f"{X.shape[1]} remain after dropping constant ones; add features to the set, "
+                "lower pca, or give it as a share of variance (e.g. 0.9)"
+            )
         self.bounds_ = self._bounds(X)
         X = np.clip(X, *self.bounds_)
         self.scaler_ = make_scaler(self.method, self.random_state).fit(X)

@@ -11,6 +11,7 @@ order lines; the only Python loops run over the handful of archetypes.
 from __future__ import annotations
 
 import math
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from tqdm.auto import tqdm
 
 from seglab.errors import ConfigError
 
@@ -32,6 +34,7 @@ __all__ = [
     "catalogue",
     "generate",
     "write",
+    "write_parts",
 ]
 
 CATEGORIES: tuple[str, ...] = (
@@ -119,15 +122,20 @@ class Archetype:
 
 _INF = math.inf
 
+# Order values are set apart (vip 150 against regular 60; lapsed 60 against occasional 20 and
+# bargain_hunter 10) and vary little within an archetype (value_sigma 0.3), so that the seven
+# archetypes are seven groups in log-scaled RFM-type features. With spreads of 0.6 and closer
+# values every index preferred five or six clusters (vip merged with regular, occasional with
+# lapsed and bargain_hunter).
 ARCHETYPES: tuple[Archetype, ...] = (
     Archetype(
         name="vip",
         description="Loyal high spenders who buy every week or two and have done so for long.",
         share=0.05,
         orders_per_year=52.0,
-        order_value=65.0,
+        order_value=150.0,
         rate_shape=16.0,
-        value_sigma=0.6,
+        value_sigma=0.3,
         first_purchase_days=(_INF, _INF),
         last_active_days=(0.0, 0.0),
         dropout=0.0,
@@ -145,7 +153,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
         orders_per_year=13.0,
         order_value=60.0,
         rate_shape=16.0,
-        value_sigma=0.6,
+        value_sigma=0.3,
         first_purchase_days=(_INF, _INF),
         last_active_days=(0.0, 0.0),
         dropout=0.0,
@@ -161,9 +169,9 @@ ARCHETYPES: tuple[Archetype, ...] = (
         description="Customers who come back about once a quarter for medium-low baskets.",
         share=0.25,
         orders_per_year=3.5,
-        order_value=25.0,
+        order_value=20.0,
         rate_shape=16.0,
-        value_sigma=0.65,
+        value_sigma=0.3,
         first_purchase_days=(_INF, _INF),
         last_active_days=(0.0, 0.0),
         dropout=0.02,
@@ -179,9 +187,9 @@ ARCHETYPES: tuple[Archetype, ...] = (
         description="Deal seekers who buy once or twice, cheaply, at any time.",
         share=0.20,
         orders_per_year=0.6,
-        order_value=12.0,
+        order_value=10.0,
         rate_shape=3.0,
-        value_sigma=0.6,
+        value_sigma=0.3,
         first_purchase_days=(_INF, _INF),
         last_active_days=(0.0, 0.0),
         dropout=0.0,
@@ -196,10 +204,10 @@ ARCHETYPES: tuple[Archetype, ...] = (
         name="lapsed",
         description="Former monthly regulars who stopped buying six to fifteen months ago.",
         share=0.12,
-        orders_per_year=15.0,
-        order_value=45.0,
+        orders_per_year=16.0,
+        order_value=60.0,
         rate_shape=16.0,
-        value_sigma=0.6,
+        value_sigma=0.3,
         first_purchase_days=(_INF, _INF),
         last_active_days=(190.0, 456.0),
         dropout=0.0,
@@ -217,7 +225,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
         orders_per_year=16.0,
         order_value=40.0,
         rate_shape=12.0,
-        value_sigma=0.65,
+        value_sigma=0.3,
         first_purchase_days=(0.0, 90.0),
         last_active_days=(0.0, 0.0),
         dropout=0.0,
@@ -233,9 +241,9 @@ ARCHETYPES: tuple[Archetype, ...] = (
         description="Business accounts that order very large baskets every three to five months.",
         share=0.08,
         orders_per_year=3.5,
-        order_value=400.0,
+        order_value=500.0,
         rate_shape=12.0,
-        value_sigma=0.6,
+        value_sigma=0.3,
         first_purchase_days=(_INF, _INF),
         last_active_days=(0.0, 0.0),
         dropout=0.02,
@@ -324,17 +332,97 @@ def generate(
             f"start must be before end: got start={start!r} and end={end!r}; "
             "expected a start date earlier than the end date"
         )
-    rng = np.random.default_rng(seed)
+    return _generate(n_customers, np.random.default_rng(seed), start_day, end_day)
+
+
+def _generate(
+    n_customers: int,
+    rng: np.random.Generator,
+    start_day: pd.Timestamp,
+    end_day: pd.Timestamp,
+    first_customer: int = 1,
+    first_order: int = 1,
+) -> SyntheticData:
+    """:func:`generate` with checked arguments; ids are numbered from the two given numbers."""
     # Last minute of the window, counted from start 00:00 (the window is [0, span] minutes).
     span = ((end_day - start_day).days + 1) * _MINUTES_PER_DAY - 1
-
     arch = _assign_archetypes(n_customers, rng)
     first, last = _active_windows(arch, span, rng)
     counts = _order_counts(arch, first, last, rng)
     order_cust, order_minute, order_value = _orders(arch, first, last, counts, rng)
-    transactions = _lines(arch, order_cust, order_minute, order_value, start_day, rng)
-    customers = _customers(arch, rng)
+    transactions = _lines(
+        arch, order_cust, order_minute, order_value, start_day, rng, first_customer, first_order
+    )
+    customers = _customers(arch, rng, first_customer)
     return SyntheticData(transactions=transactions, customers=customers)
+
+
+def write_parts(
+    n_customers: int,
+    transactions_dir: str | Path,
+    customers_path: str | Path,
+    *,
+    seed: int = 0,
+    start: str = "2024-11-01",
+    end: str = "2026-10-31",
+    part_customers: int = 100_000,
+    progress: bool = True,
+) -> dict[str, Path]:
+    """Generate a large synthetic log part by part, in bounded memory, straight to Parquet.
+
+    Customers are drawn in parts of `part_customers` (each from its own stream of the seed, so
+    the same arguments give the same files); each part's lines become one Parquet file in
+    `transactions_dir`, and all customers one file. Ids run on across parts. The folder is
+    written under a temporary name and renamed when complete, so an interrupted run leaves no
+    partial log behind.
+
+    Parameters
+    ----------
+    n_customers : int
+        Number of customers (at least 1).
+    transactions_dir, customers_path : str or pathlib.Path
+        Folder of transaction parts (replaced if it exists) and the customers file.
+    seed, start, end
+        As in :func:`generate`.
+    part_customers : int
+        Customers per part; memory grows with it (100,000 take about 1 GB).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``{"transactions": folder, "customers": path}``.
+    """
+    _check_n_customers(n_customers)
+    if part_customers < 1:
+        raise ConfigError(f"part_customers must be at least 1: got {part_customers}")
+    _check_seed(seed)
+    start_day, end_day = _parse_day(start, "start"), _parse_day(end, "end")
+    folder, customers_path = Path(transactions_dir), Path(customers_path)
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    customers, next_customer, next_order = [], 1, 1
+    starts = range(0, n_customers, part_customers)
+    for part, first in enumerate(tqdm(starts, desc="synth", unit="part", disable=not progress)):
+        size = min(part_customers, n_customers - first)
+        rng = np.random.default_rng([seed, part])
+        data = _generate(size, rng, start_day, end_day, next_customer, next_order)
+        _to_parquet(data.transactions, partial / f"part-{part:05d}.parquet")
+        customers.append(data.customers)
+        next_customer += size
+        next_order += data.transactions["order_id"].nunique()
+    customers_path.parent.mkdir(parents=True, exist_ok=True)
+    _to_parquet(pd.concat(customers, ignore_index=True), customers_path)
+    shutil.rmtree(folder, ignore_errors=True)
+    partial.rename(folder)
+    return {"transactions": folder, "customers": customers_path}
+
+
+def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write without an index, timestamps in microseconds (Spark cannot read nanoseconds)."""
+    frame.to_parquet(path, index=False, coerce_timestamps="us")
 
 
 def write(data: SyntheticData, out_dir: str | Path) -> dict[str, Path]:
@@ -358,8 +446,8 @@ def write(data: SyntheticData, out_dir: str | Path) -> dict[str, Path]:
         "transactions": out / "transactions.parquet",
         "customers": out / "customers.parquet",
     }
-    data.transactions.to_parquet(paths["transactions"], index=False)
-    data.customers.to_parquet(paths["customers"], index=False)
+    _to_parquet(data.transactions, paths["transactions"])
+    _to_parquet(data.customers, paths["customers"])
     return paths
 
 
@@ -509,6 +597,8 @@ def _lines(
     order_value: np.ndarray,
     start_day: pd.Timestamp,
     rng: np.random.Generator,
+    first_customer: int,
+    first_order: int,
 ) -> pd.DataFrame:
     """Expand orders into order lines and build the transactions frame."""
     ids, cat_of_product, prices = _catalogue_arrays()
@@ -517,14 +607,14 @@ def _lines(
     amount = np.round(quantity * price, 2)
 
     n_orders = len(order_cust)
-    order_ids = _padded_ids("O", np.arange(1, n_orders + 1), 8)
-    customer_ids = _padded_ids("C", order_cust + 1, 7)
+    order_ids = _padded_ids("O", np.arange(first_order, first_order + n_orders), 8)
+    customer_ids = _padded_ids("C", order_cust + first_customer, 7)
     dates = np.datetime64(start_day.date(), "m") + order_minute.astype("timedelta64[m]")
     return pd.DataFrame(
         {
             "order_id": order_ids.take(line_order),
             "customer_id": customer_ids.take(line_order),
-            "order_date": dates.astype("datetime64[ns]")[line_order],
+            "order_date": dates.astype("datetime64[us]")[line_order],
             "product_id": _labels(ids, product),
             "category": _labels(CATEGORIES, cat_of_product[product]),
             "quantity": quantity,
@@ -589,7 +679,7 @@ def _draw_lines(
     return key // n_products, key % n_products, quantity
 
 
-def _customers(arch: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+def _customers(arch: np.ndarray, rng: np.random.Generator, first_customer: int) -> pd.DataFrame:
     """Build the customers frame with attributes drawn per customer."""
     n = len(arch)
     is_b2b = rng.random(n) < _param("b2b_share")[arch]
@@ -605,7 +695,7 @@ def _customers(arch: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
     employees = np.where(is_b2b, employees, np.nan)
     return pd.DataFrame(
         {
-            "customer_id": _padded_ids("C", np.arange(1, n + 1), 7),
+            "customer_id": _padded_ids("C", np.arange(first_customer, first_customer + n), 7),
             "region": _labels(REGIONS, region),
             "channel": _labels(CHANNELS, channel),
             "customer_type": _labels(("B2C", "B2B"), is_b2b.astype(np.int64)),

@@ -1,7 +1,8 @@
-"""Shared fixtures: tiny hand-made data, small synthetic configs, the real dataset's path."""
+"""Shared fixtures: tiny hand-made data, small synthetic configs, the real dataset."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -83,3 +84,15 @@ def online_retail_path() -> Path:
     if not ONLINE_RETAIL.is_file():
         pytest.skip(f"real dataset not found at {ONLINE_RETAIL}")
     return ONLINE_RETAIL
+
+
+@pytest.fixture(scope="session")
+def online_retail_features(online_retail_path) -> pd.DataFrame:
+    """Customer features of Online Retail with its preset, as of its last day (2011-12-09)."""
+    from seglab import io
+    from seglab.config import DataConfig
+    from seglab.features import compute_features
+
+    loaded = io.load(DataConfig(transactions=online_retail_path, preset="uci_online_retail"))
+    with pytest.warns(match="only returns"):
+        return compute_features(loaded.transactions, dt.date(2011, 12, 9))

@@ -4,7 +4,7 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from seglab.cluster import fit_clusters, relabel_by_size
+from seglab.cluster import ALGORITHMS, fit_clusters, fit_many, relabel_by_size
 from seglab.errors import ConfigError, DataError
 from seglab.scaling import make_scaler, signed_log1p
 
@@ -34,6 +34,28 @@ def test_non_finite_features_are_refused():
 def test_unknown_algorithm_lists_known():
     with pytest.raises(ConfigError, match=r"unknown algorithm 'kmean'; did you mean 'kmeans'"):
         fit_clusters(np.zeros((3, 2)), "kmean", 2, random_state=0)
+
+
+@pytest.mark.parametrize("name", ALGORITHMS.names())
+def test_every_algorithm_clusters_a_single_feature(name):
+    # None of them needs two features (only the 2-D map does, see tests/test_embedding.py).
+    X = np.repeat([[0.0], [10.0], [20.0]], 40, axis=0) + np.tile(np.linspace(0, 1, 40), 3)[:, None]
+    truth = np.repeat([0, 1, 2], 40)
+    solution = fit_many(X, name, [2, 3], random_state=0)[1]
+    assert adjusted_rand_score(truth, solution.labels) == 1.0
+
+
+def test_misspelt_parameter_names_the_key_and_the_parameters():
+    X = np.zeros((4, 2))
+    with pytest.raises(
+        ConfigError,
+        match=r"experiments\.params\.fuzzy_cmeans: unknown parameter 'mm'; did you mean 'm'\? "
+        r"fuzzy_cmeans takes: init, m, max_iter, n_init, tol\.",
+    ):
+        fit_many(X, "fuzzy_cmeans", [2], random_state=0, mm=1.5)
+    # The linkage is the algorithm's name, not a parameter: 'ward' cannot be made 'single'.
+    with pytest.raises(ConfigError, match=r"unknown parameter 'linkage'\. ward takes: max_exact"):
+        fit_many(X, "ward", [2], random_state=0, linkage="single")
 
 
 def test_log_standard_handles_net_negative_revenue():

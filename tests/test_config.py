@@ -85,8 +85,30 @@ def test_missing_file_and_bad_yaml(tmp_path: Path):
         load_config(bad)
 
 
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).parents[1] / "configs").glob("*.yaml")), ids=lambda p: p.stem
+)
+def test_every_shipped_config_is_valid_and_named_after_its_file(path):
+    assert load_config(path).name == path.stem
+
+
 def test_shipped_default_config_is_valid():
     config = load_config(Path(__file__).parents[1] / "configs" / "default.yaml")
     assert config.name == "default"
     assert config.data.synthetic is not None
     assert config.data.synthetic.customers == 20_000
+
+
+def test_a_one_feature_set_with_a_map_is_refused_naming_set_feature_and_fix():
+    raw = {
+        **MINIMAL,
+        "features": {"sets": {"spend": ["monetary_total"]}},
+        "experiments": {"feature_sets": ["spend", "rfm"]},
+    }
+    with pytest.raises(
+        ConfigError, match=r"'spend' has one feature \(monetary_total\).*maps: \[\]"
+    ):
+        config_from_dict(raw)
+    assert (
+        config_from_dict({**raw, "clustering": {"maps": []}}).experiments.feature_sets[0] == "spend"
+    )

@@ -35,3 +35,9 @@ def test_umap_map_is_seeded():
 def test_unknown_method():
     with pytest.raises(ConfigError, match="unknown map method 'tsne'"):
         embed(X, "tsne")
+
+
+def test_a_map_of_one_feature_is_refused_with_the_fix():
+    # Every clustering algorithm works on one feature (tests/test_cluster.py); a 2-D map does not.
+    with pytest.raises(ConfigError, match=r"pca map .* at least two .* got 1; .*out of clustering"):
+        embed(X[:, :1], "pca")

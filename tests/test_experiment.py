@@ -7,7 +7,7 @@ import yaml
 from sklearn.metrics import adjusted_rand_score
 
 from seglab.config import load_config
-from seglab.errors import ConfigError
+from seglab.errors import ConfigError, DataError
 from seglab.experiment import run_experiments, solution_id
 
 
@@ -111,26 +111,48 @@ def test_ward_solutions_equal_scipy_on_the_same_scaled_features(grid_config, fir
         assert adjusted_rand_score(ours, fcluster(tree, k, "maxclust")) == 1.0
 
 
-@pytest.mark.slow
-def test_grid_recovers_the_synthetic_archetypes(tmp_path, config_writer):
-    # 5,000 synthetic customers of seven archetypes; the issue asks for ARI >= 0.6.
-    path = config_writer(tmp_path)
+@pytest.fixture(scope="module")
+def archetypes_run(tmp_path_factory, config_writer):
+    """The grid over 5,000 synthetic customers of seven archetypes: the default clustering's
+    features and scaling (value, log_standard), the default algorithms and k from 2 to 10."""
+    folder = tmp_path_factory.mktemp("archetypes")
+    path = config_writer(folder)
     raw = yaml.safe_load(path.read_text())
     raw["data"]["synthetic"] = {"customers": 5_000, "seed": 0}
     raw["experiments"].update(
-        {"algorithms": ["kmeans"], "k_min": 5, "k_max": 8, "stability_top": 0}
+        {
+            "algorithms": ["kmeans", "fuzzy_cmeans", "ward"],
+            "k_min": 2,
+            "k_max": 10,
+            "stability_top": 0,
+        }
     )
     path.write_text(yaml.safe_dump(raw))
     result = run_experiments(path, progress=False)
-    truth = pd.read_parquet(tmp_path / "data" / "customers.parquet").set_index("customer_id")
-    truth = truth["true_segment"].loc[result.customer_ids]
+    truth = pd.read_parquet(folder / "data" / "customers.parquet").set_index("customer_id")
+    return result, truth["true_segment"].loc[result.customer_ids]
+
+
+@pytest.mark.slow
+def test_vote_recommends_the_seven_synthetic_archetypes(archetypes_run):
+    # Measured: k = 7 for k-means and Ward, here and on generator seeds 1 to 4 (silhouette,
+    # Calinski-Harabasz and Davies-Bouldin mostly vote 7, the knee 5); fuzzy c-means, with its
+    # single start, 6 here (its k = 7 solution is a worse optimum: ARI 0.62).
+    result, _ = archetypes_run
+    recommended = result.choice.recommended
+    assert (recommended["recommended_k"] == 7).any(), recommended
+
+
+@pytest.mark.slow
+def test_grid_recovers_the_synthetic_archetypes(archetypes_run):
+    # The issue asks for ARI >= 0.6; measured 0.81 (k-means) and 0.83 (Ward) at k = 7, the
+    # vote's pick.
+    result, truth = archetypes_run
     scores = {
         sid: adjusted_rand_score(truth, result.labels(sid)) for sid in result.results["solution"]
     }
     assert max(scores.values()) >= 0.6
-    # The vote's own pick is not held to this: it reached 0.66 on the 20,000 default customers
-    # but 0.57 here, where the indices favour k = 5 (two pairs of archetypes overlap).
-    assert scores[result.best()] >= 0.5
+    assert scores[result.best()] >= 0.6
 
 
 def test_a_setting_that_changes_the_scaled_data_is_not_served_from_the_cache(
@@ -140,3 +162,56 @@ def test_a_setting_that_changes_the_scaled_data_is_not_served_from_the_cache(
     reduced = load_config(grid_config, {"experiments": {"pca": 2, "algorithms": ["kmeans"]}})
     result = run_experiments(reduced, progress=False)
     assert result.cache_hits == 0 and result.computed == 7
+
+
+def test_misspelt_parameter_is_refused_before_any_work(small_config):
+    config = load_config(small_config, {"experiments": {"params": {"kmeans": {"n_iint": 2}}}})
+    with pytest.raises(
+        ConfigError,
+        match=r"experiments\.params\.kmeans: unknown parameter 'n_iint'; did you mean 'n_init'\? "
+        r"kmeans takes: algorithm, copy_x, init, max_iter, n_init, tol, verbose\.",
+    ):
+        run_experiments(config, progress=False)
+    assert not config.data.transactions.exists()  # nothing generated, loaded or fitted
+
+
+def test_unknown_algorithm_lists_the_known_ones(small_config):
+    with pytest.raises(
+        ConfigError, match=r"unknown algorithm 'kmean'; did you mean 'kmeans'\? Known: average"
+    ):
+        load_config(small_config, {"experiments": {"algorithms": ["kmean"]}})
+
+
+def test_k_max_above_the_number_of_customers_names_both(small_config):
+    features = pd.DataFrame(
+        {
+            "recency_days": [1.0, 5.0, 30.0, 200.0],
+            "frequency": [9.0, 4.0, 2.0, 1.0],
+            "monetary_total": [900.0, 300.0, 80.0, 10.0],
+            "monetary_mean": [100.0, 75.0, 40.0, 10.0],
+            "tenure_days": [700.0, 500.0, 300.0, 200.0],
+        },
+        index=pd.Index(["C1", "C2", "C3", "C4"], name="customer_id"),
+    )
+    with pytest.raises(DataError, match=r"experiments\.k_max=6 is larger than the 4 customers"):
+        run_experiments(small_config, features=features, progress=False)
+
+
+def test_one_feature_set_runs_every_algorithm_and_pca_asks_for_more(small_config):
+    # No algorithm needs two features; PCA to two components does, and says which set it is.
+    spend = {"features": {"sets": {"spend": ["monetary_total"]}}}
+    grid = {
+        "feature_sets": ["spend"],
+        "algorithms": ["kmeans", "fuzzy_cmeans", "ward"],
+        "k_max": 4,
+        "stability_top": 0,
+    }
+    result = run_experiments(
+        load_config(small_config, {**spend, "experiments": grid}), progress=False
+    )
+    assert len(result.results) == 3 * 3 and result.choice.recommended["recommended_k"].notna().all()
+    with_pca = load_config(small_config, {**spend, "experiments": {**grid, "pca": 2}})
+    with pytest.raises(
+        ConfigError, match=r"feature set 'spend', scaling 'log_standard': pca=2 components need"
+    ):
+        run_experiments(with_pca, progress=False)

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from seglab import io, synth
+from seglab import synth
 from seglab.cli import main
-from seglab.config import DataConfig
 from seglab.features import compute_features
 from seglab.heuristics import classify
 from seglab.pipeline import customer_table
@@ -34,22 +33,15 @@ def test_conservation_on_synthetic_data():
     _check_conservation(customer_table(features, data.customers.set_index("customer_id")))
 
 
-@pytest.fixture(scope="module")
-def retail_customers(online_retail_path) -> pd.DataFrame:
-    loaded = io.load(DataConfig(transactions=online_retail_path, preset="uci_online_retail"))
-    with pytest.warns(match="only returns"):
-        return compute_features(loaded.transactions, dt.date(2011, 12, 9))
+@pytest.mark.realdata
+def test_conservation_on_online_retail(online_retail_features):
+    _check_conservation(online_retail_features)
 
 
 @pytest.mark.realdata
-def test_conservation_on_online_retail(retail_customers):
-    _check_conservation(retail_customers)
-
-
-@pytest.mark.realdata
-def test_abc_on_online_retail_holds_80_percent_in_a(retail_customers):
-    labels = classify(retail_customers, {"schemes": ["abc"]}).labels["abc"]
-    revenue = retail_customers["monetary_total"]
+def test_abc_on_online_retail_holds_80_percent_in_a(online_retail_features):
+    labels = classify(online_retail_features, {"schemes": ["abc"]}).labels["abc"]
+    revenue = online_retail_features["monetary_total"]
     total = revenue[revenue > 0].sum()
     a_share = revenue[labels == "A"].sum() / total
     largest_a_customer = revenue[labels == "A"].min() / total

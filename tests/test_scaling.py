@@ -91,6 +91,11 @@ def test_pca_after_scaling_keeps_requested_components():
     assert out.shape == (200, 2)
 
 
+def test_more_pca_components_than_features_is_refused_with_the_fix():
+    with pytest.raises(ConfigError, match=r"pca=3 components need at least 3 features, but 2"):
+        FeatureScaler("standard", pca=3).fit(X[:, :2])
+
+
 def test_unknown_scaler_lists_known_ones():
     with pytest.raises(ConfigError, match=r"unknown scaler 'zscore'.*Known: log_standard, minmax"):
         FeatureScaler("zscore").fit(X)

@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 
 from seglab.errors import ConfigError
-from seglab.synth import ARCHETYPES, CATEGORIES, SyntheticData, catalogue, generate, write
+from seglab.synth import (
+    ARCHETYPES,
+    CATEGORIES,
+    SyntheticData,
+    catalogue,
+    generate,
+    write,
+    write_parts,
+)
 
 START, END = "2024-11-01", "2026-10-31"
 END_OF_WINDOW = pd.Timestamp(END) + pd.Timedelta(hours=23, minutes=59)
@@ -325,3 +333,25 @@ def test_short_window_stays_inside() -> None:
     assert dates.min() >= pd.Timestamp("2026-10-30")
     assert dates.max() <= pd.Timestamp("2026-10-31 23:59")
     assert data.transactions["customer_id"].nunique() == 200
+
+
+def test_parts_number_customers_and_orders_on_and_repeat_exactly(tmp_path) -> None:
+    def write_three_parts(folder):
+        return write_parts(250, folder / "tx", folder / "customers.parquet", part_customers=100,
+                           seed=2, progress=False)  # fmt: skip
+
+    paths = write_three_parts(tmp_path / "a")
+    assert sorted(p.name for p in paths["transactions"].iterdir()) == [
+        "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"
+    ]  # fmt: skip
+    lines = pd.read_parquet(paths["transactions"])
+    customers = pd.read_parquet(paths["customers"])
+    assert customers["customer_id"].tolist() == [f"C{i:07d}" for i in range(1, 251)]
+    assert set(lines["customer_id"]) <= set(customers["customer_id"])
+    owners = lines.groupby("order_id")["customer_id"].nunique()
+    assert (owners == 1).all()  # an order id never repeats in another part
+    numbers = lines["order_id"].str[1:].astype(int).drop_duplicates().sort_values()
+    assert numbers.tolist() == list(range(1, len(numbers) + 1))
+    again = write_three_parts(tmp_path / "b")
+    pd.testing.assert_frame_equal(pd.read_parquet(again["transactions"]), lines)
+    assert not (tmp_path / "a" / "tx.partial").exists()

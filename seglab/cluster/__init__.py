@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,16 +19,18 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from seglab.cluster.fuzzy import FuzzyCMeans
 from seglab.cluster.hierarchical import LINKAGES, HierarchicalClustering, TwoStepHierarchical
-from seglab.errors import DataError, SeglabWarning
-from seglab.registry import Registry
+from seglab.errors import ConfigError, DataError, SeglabWarning
+from seglab.registry import Registry, suggest
 
 __all__ = [
     "ALGORITHMS",
     "AlgorithmSpec",
     "FittedSolution",
+    "check_params",
     "fit_clusters",
     "fit_many",
     "make_clusterer",
+    "parameter_names",
     "relabel_by_size",
 ]
 
@@ -110,8 +112,46 @@ class FittedSolution:
     notes: str = ""
 
 
+#: Set by the grid (k, seed) or by an algorithm's name (linkage), never by experiments.params.
+_NOT_PARAMS = frozenset({"n_clusters", "random_state", "linkage"})
+
+
+def parameter_names(name: str) -> list[str]:
+    """The parameters of algorithm `name` that ``experiments.params`` may set, sorted.
+
+    >>> parameter_names("fuzzy_cmeans")
+    ['init', 'm', 'max_iter', 'n_init', 'tol']
+    """
+    spec = ALGORITHMS.get(name)
+    names = set(spec.factory(2, 0).get_params(deep=False)) - _NOT_PARAMS
+    if spec.large is not None:
+        names.add("two_step_above")
+    return sorted(names)
+
+
+def check_params(name: str, params: Mapping[str, object]) -> None:
+    """Raise ConfigError naming the first key of `params` that algorithm `name` does not take.
+
+    >>> check_params("kmeans", {"n_iint": 3})
+    Traceback (most recent call last):
+    ...
+    seglab.errors.ConfigError: ...parameter 'n_iint'; did you mean 'n_init'? kmeans takes: ...
+    """
+    known = parameter_names(name)
+    for key in params:
+        if key not in known:
+            raise ConfigError(
+                f"experiments.params.{name}: unknown parameter '{key}'"
+                f"{suggest(str(key), known) or '.'} {name} takes: {', '.join(known)}."
+            )
+
+
 def make_clusterer(name: str, k: int, *, random_state: int, **params) -> ClusterMixin:
-    """Build an unfitted estimator of algorithm `name` with `k` clusters."""
+    """Build an unfitted estimator of algorithm `name` with `k` clusters.
+
+    Raises ConfigError for a parameter the algorithm does not take (see :func:`check_params`).
+    """
+    check_params(name, params)
     return ALGORITHMS.get(name).factory(k, random_state, **params)
 
 
