@@ -93,7 +93,8 @@ def test_a_folder_of_parquet_parts_reads_like_one_file(tmp_path):
 
 def test_nanosecond_timestamps_are_a_schema_error_with_the_fix(tmp_path):
     path = tmp_path / "nanos.parquet"
-    synth.generate(50, seed=1).transactions.to_parquet(path, index=False)
+    lines = synth.generate(50, seed=1).transactions
+    lines.astype({"order_date": "datetime64[ns]"}).to_parquet(path, index=False)
     with pytest.raises(SchemaError, match="coerce_timestamps='us'"):
         io.load(DataConfig(transactions=path, engine="spark"))
 
