@@ -239,12 +239,12 @@ def run_experiments(
         solutions.update(job_solutions)
         hits += job_hits
     results = _tidy(rows, grid)
-    gap = _gap_tables(prepared, grid, config.seed)
+    gap = _gap_tables(prepared, grid, config.seed, cache, data_keys)
     choice = choose_k(results, gap=gap, by=[*GROUP_COLUMNS, "seed"])
     partial = ExperimentResult(
         results, choice, gap, pd.DataFrame(), features.index, solutions, hits, len(rows) - hits
     )
-    stability = _stability(partial, prepared, grid)
+    stability = _stability(partial, prepared, grid, cache, data_keys)
     log.info("%d solutions: %d from the cache, %d fitted", len(rows), hits, len(rows) - hits)
     return ExperimentResult(
         results, choice, gap, stability, features.index, solutions, hits, len(rows) - hits
@@ -353,24 +353,28 @@ def _tidy(rows: list[dict], grid) -> pd.DataFrame:
     return results.drop(columns=[f"_{i}" for i in range(len(sort_keys))]).reset_index(drop=True)
 
 
-def _gap_tables(prepared, grid, seed: int) -> pd.DataFrame:
+def _gap_tables(prepared, grid, seed: int, cache: Cache, data_keys) -> pd.DataFrame:
     """Gap statistic per (feature set, scaling) on a seeded sample of at most GAP_SAMPLE
     customers, with k-means as the clustering of data and references for every algorithm: it
     measures how much cluster structure the scaled data hold at each k, whichever algorithm
     then partitions them (running every algorithm on the references would cost the grid's
-    whole time budget)."""
-    rng = np.random.default_rng(seed)
+    whole time budget). Each table is cached under its scaled data, ks and seed."""
     tables = []
     for (feature_set, scaling), X in prepared.items():
-        sample = X if len(X) <= GAP_SAMPLE else X[rng.choice(len(X), GAP_SAMPLE, replace=False)]
-        ks = [k for k in grid.ks if k <= len(sample)]
-        table = gap_statistic(
-            sample,
-            ks,
-            lambda data, k: KMeans(k, n_init=1, random_state=seed).fit_predict(data),
-            n_references=GAP_REFERENCES,
-            random_state=seed,
-        )
+        ks = [k for k in grid.ks if k <= min(len(X), GAP_SAMPLE)]
+        key = make_key(data_keys[feature_set, scaling], ks, seed, GAP_SAMPLE, GAP_REFERENCES)
+        table = cache.load_frame("gap", key)
+        if table is None:
+            rng = np.random.default_rng(seed)  # the same customers for every group
+            sample = X if len(X) <= GAP_SAMPLE else X[rng.choice(len(X), GAP_SAMPLE, replace=False)]
+            table = gap_statistic(
+                sample,
+                ks,
+                lambda data, k: KMeans(k, n_init=1, random_state=seed).fit_predict(data),
+                n_references=GAP_REFERENCES,
+                random_state=seed,
+            )
+            cache.save_frame("gap", key, table)
         for algorithm in grid.algorithms:
             for grid_seed in grid.seeds:
                 labelled = table.assign(
@@ -380,18 +384,27 @@ def _gap_tables(prepared, grid, seed: int) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True)
 
 
-def _stability(result: ExperimentResult, prepared, grid) -> pd.DataFrame:
+def _stability(result: ExperimentResult, prepared, grid, cache: Cache, data_keys) -> pd.DataFrame:
     """Bootstrap Jaccard and ARI across seeds for the best `stability_top` solutions, on a
-    seeded subsample of at most `stability_sample` customers (its size is recorded)."""
+    seeded subsample of at most `stability_sample` customers (its size is recorded); each
+    solution's figures are cached under its scaled data, settings and the stability settings."""
     rows = []
     for row in result.recommended_solutions().head(grid.stability_top).itertuples():
+        params = grid.params.get(row.algorithm, {})
+        key = make_key(
+            data_keys[row.feature_set, row.scaling], row.solution, params,
+            grid.bootstrap, grid.stability_seeds, grid.stability_sample,
+        )  # fmt: skip
+        cached = cache.load_frame("stability", key)
+        if cached is not None:
+            rows.append(cached.iloc[0].to_dict())
+            continue
         X = prepared[row.feature_set, row.scaling]
         labels = result.solutions[row.solution].labels
         if len(X) > grid.stability_sample:
             rng = np.random.default_rng(row.seed)
             sample = np.sort(rng.choice(len(X), grid.stability_sample, replace=False))
             X, labels = X[sample], labels[sample]
-        params = grid.params.get(row.algorithm, {})
 
         def refit(data, seed, algorithm=row.algorithm, k=row.k, params=params):
             return fit_many(data, algorithm, [k], random_state=seed, **params)[0].labels
@@ -406,4 +419,5 @@ def _stability(result: ExperimentResult, prepared, grid) -> pd.DataFrame:
         seeds = seed_stability(X, refit, seeds=[row.seed + i for i in range(grid.stability_seeds)])
         stability = {"stability_n": len(X), **boot.to_dict(), **seeds.to_dict()}
         rows.append({"solution": row.solution, **stability})
+        cache.save_frame("stability", key, pd.DataFrame([rows[-1]]))
     return pd.DataFrame(rows)

@@ -79,11 +79,20 @@ def test_vote_and_stability_tables(first_run):
     assert 0 <= first_run.stability["bootstrap_jaccard"].iloc[0] <= 1
 
 
-def test_rerun_is_served_from_the_cache_and_identical(grid_config, first_run):
+def test_rerun_is_served_from_the_cache_and_identical(grid_config, first_run, monkeypatch):
+    import seglab.experiment
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("recomputed on a rerun")
+
+    for name in ("gap_statistic", "bootstrap_stability", "seed_stability", "fit_many"):
+        monkeypatch.setattr(seglab.experiment, name, must_not_run)
     again = run_experiments(grid_config, progress=False)
     assert again.cache_hits == 21 and again.computed == 0
     columns = [c for c in first_run.results.columns if c not in ("cached", "fit_seconds")]
     pd.testing.assert_frame_equal(again.results[columns], first_run.results[columns])
+    pd.testing.assert_frame_equal(again.gap, first_run.gap)
+    pd.testing.assert_frame_equal(again.stability, first_run.stability)
     for sid in first_run.results["solution"]:
         assert (again.labels(sid) == first_run.labels(sid)).all()
 
