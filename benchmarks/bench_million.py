@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data" / "million"
@@ -69,9 +70,8 @@ def main() -> None:
     steps.append(measure("seglab run (warm cache)", run))
     report = [str(SEGLAB), "report", "--config", str(CONFIG)]
     steps.append(measure("seglab report", report))
-    lines = sum(
-        pq_rows(path) for path in sorted((DATA / "transactions").glob("*.parquet"))
-    )  # fmt: skip
+    parts = (DATA / "transactions").glob("*.parquet")
+    lines = sum(pq.ParquetFile(path).metadata.num_rows for path in parts)
     print(json.dumps({"customers": args.customers, "lines": lines, "steps": steps}))
     print(f"\n{args.customers:,} customers, {lines:,} transaction lines\n")
     print("| step | seconds | peak memory (GB, whole process tree) |")
@@ -81,13 +81,6 @@ def main() -> None:
     worst = max(step["peak_gb"] for step in steps)
     verdict = "met" if worst < LIMIT_GB else "NOT met"
     print(f"\npeak {worst} GB against the {LIMIT_GB:g} GB bound: {verdict}")
-
-
-def pq_rows(path: Path) -> int:
-    """Rows of a Parquet file, from its footer."""
-    import pyarrow.parquet as pq
-
-    return pq.ParquetFile(path).metadata.num_rows
 
 
 if __name__ == "__main__":

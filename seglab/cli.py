@@ -61,8 +61,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _features(args: argparse.Namespace) -> int:
     from seglab.cache import Cache
     from seglab.config import load_config
-    from seglab.experiment import cached_features
-    from seglab.pipeline import resolve_as_of
+    from seglab.pipeline import cached_features, resolve_as_of
 
     config = load_config(args.config)
     as_of = resolve_as_of(config, args.as_of)

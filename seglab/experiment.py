@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
@@ -24,19 +23,18 @@ from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from seglab import io
 from seglab.cache import Cache, make_key
 from seglab.cluster import FittedSolution, check_params, fit_many
 from seglab.config import Config, load_config
 from seglab.errors import ConfigError, DataError
 from seglab.evaluate import GROUP_COLUMNS, KChoice, choose_k, evaluate_solution, gap_statistic
-from seglab.features import compute_features, resolve_feature_set
-from seglab.pipeline import resolve_as_of
+from seglab.features import resolve_feature_set
+from seglab.pipeline import cached_features, resolve_as_of
 from seglab.registry import suggest
 from seglab.scaling import FeatureScaler
 from seglab.stability import bootstrap_stability, seed_stability
 
-__all__ = ["ExperimentResult", "cached_features", "run_experiments", "solution_id"]
+__all__ = ["ExperimentResult", "run_experiments", "solution_id"]
 
 log = logging.getLogger(__name__)
 
@@ -141,33 +139,6 @@ class ExperimentResult:
                 f"unknown solution '{solution}'{suggest(solution, known) or '.'} "
                 f"The grid has {len(known)} solutions, e.g. {known[0]}."
             ) from None
-
-
-def cached_features(
-    config: Config, as_of: dt.date, cache: Cache, transactions: ir.Table | None = None
-) -> pd.DataFrame:
-    """The customer feature table as of `as_of`, from the cache when the inputs are unchanged.
-
-    On a miss the features are computed from `transactions` (loaded from the config when not
-    given). The engine and its resources are not part of the key: both engines give the same
-    table.
-    """
-    io.ensure_synthetic(config.data)
-    key = make_key(
-        io.fingerprint(config.data.transactions),
-        config.data.model_dump(
-            mode="json", exclude={"customers", "synthetic", "engine", "duckdb", "spark"}
-        ),
-        config.features.model_dump(mode="json", exclude={"sets"}),
-        as_of.isoformat(),
-    )
-    features = cache.load_frame("features", key)
-    if features is None:
-        if transactions is None:
-            transactions = io.load(config.data).transactions
-        features = compute_features(transactions, as_of, options=config.features.options())
-        cache.save_frame("features", key, features)
-    return features
 
 
 def run_experiments(

@@ -11,19 +11,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import linkage
 
 from seglab import io
-from seglab.cache import Cache, frame_fingerprint
+from seglab.cache import Cache, frame_fingerprint, make_key
 from seglab.cluster import fit_many
 from seglab.compare import PairComparison, agreement_table, compare_labelings
 from seglab.config import Config, load_config
 from seglab.embedding import embed
 from seglab.errors import ConfigError, DataError
 from seglab.evaluate import silhouette_values
-from seglab.features import resolve_feature_set
+from seglab.features import compute_features, resolve_feature_set
 from seglab.heuristics import HeuristicsResult, classify
 from seglab.io import LoadedData
 from seglab.migration import Migration, align_labels, tier_moves, transition_counts
@@ -43,6 +44,7 @@ from seglab.scaling import FeatureScaler
 
 __all__ = [
     "SegmentationResult",
+    "cached_features",
     "choose_solution",
     "customer_table",
     "headline",
@@ -258,9 +260,34 @@ def run_heuristics(
 
 def _features(config: Config, data: LoadedData, as_of: dt.date) -> pd.DataFrame:
     """The feature table as of `as_of`: cached, or computed from the loaded transactions."""
-    from seglab.experiment import cached_features
-
     return cached_features(config, as_of, Cache(config.cache_dir), data.transactions)
+
+
+def cached_features(
+    config: Config, as_of: dt.date, cache: Cache, transactions: ir.Table | None = None
+) -> pd.DataFrame:
+    """The customer feature table as of `as_of`, from the cache when the inputs are unchanged.
+
+    On a miss the features are computed from `transactions` (loaded from the config when not
+    given). The engine and its resources are not part of the key: both engines give the same
+    table.
+    """
+    io.ensure_synthetic(config.data)
+    key = make_key(
+        io.fingerprint(config.data.transactions),
+        config.data.model_dump(
+            mode="json", exclude={"customers", "synthetic", "engine", "duckdb", "spark"}
+        ),
+        config.features.model_dump(mode="json", exclude={"sets"}),
+        as_of.isoformat(),
+    )
+    features = cache.load_frame("features", key)
+    if features is None:
+        if transactions is None:
+            transactions = io.load(config.data).transactions
+        features = compute_features(transactions, as_of, options=config.features.options())
+        cache.save_frame("features", key, features)
+    return features
 
 
 def customer_table(features: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:

@@ -109,7 +109,8 @@ def test_ward_solutions_equal_scipy_on_the_same_scaled_features(grid_config, fir
     from scipy.cluster.hierarchy import fcluster, linkage
 
     from seglab.cache import Cache
-    from seglab.experiment import _prepare, cached_features
+    from seglab.experiment import _prepare
+    from seglab.pipeline import cached_features
 
     config = load_config(grid_config)
     features = cached_features(config, config.as_of, Cache(config.cache_dir))
