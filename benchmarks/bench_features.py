@@ -69,8 +69,8 @@ def _run_once(task: str, path: Path) -> tuple[float, int]:
     from lifetimes.utils import summary_data_from_transaction_data
 
     from seglab import io
-    from seglab.config import DataConfig
     from seglab.features import compute_features
+    from seglab.run.config import DataConfig
 
     start = time.perf_counter()
     if task == "seglab_full":

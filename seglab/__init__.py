@@ -7,10 +7,10 @@ the data flow has its own module (``io``, ``schema``, ``features``, ``scaling``,
 
 from importlib.metadata import version
 
-from seglab.config import Config, load_config
 from seglab.errors import ConfigError, DataError, SchemaError, SeglabError, SeglabWarning
-from seglab.experiment import ExperimentResult, run_experiments
-from seglab.pipeline import SegmentationResult, run_segmentation
+from seglab.run.config import Config, load_config
+from seglab.run.grid import ExperimentResult, run_experiments
+from seglab.run.pipeline import SegmentationResult, run_segmentation
 
 __all__ = [
     "Config",

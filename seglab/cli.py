@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from seglab import synth
+    from seglab.data import synth
 
     if args.customers > args.part_customers:
         out = Path(args.out)
@@ -48,8 +48,8 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from seglab import io
-    from seglab.config import load_config
+    from seglab.data import reading as io
+    from seglab.run.config import load_config
 
     config = load_config(args.config)
     data = io.load(config.data)
@@ -59,9 +59,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _features(args: argparse.Namespace) -> int:
-    from seglab.cache import Cache
-    from seglab.config import load_config
-    from seglab.pipeline import cached_features, resolve_as_of
+    from seglab.run.cache import Cache
+    from seglab.run.config import load_config
+    from seglab.run.pipeline import cached_features, resolve_as_of
 
     config = load_config(args.config)
     as_of = resolve_as_of(config, args.as_of)
@@ -74,8 +74,8 @@ def _features(args: argparse.Namespace) -> int:
 def _segments(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from seglab.config import load_config
-    from seglab.pipeline import resolve_as_of, run_heuristics
+    from seglab.run.config import load_config
+    from seglab.run.pipeline import resolve_as_of, run_heuristics
 
     config = load_config(args.config)
     as_of = resolve_as_of(config, args.as_of)
@@ -107,7 +107,7 @@ def _write_table(table, out: Path) -> None:
 def _run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from seglab.experiment import run_experiments
+    from seglab.run.grid import run_experiments
 
     result = run_experiments(args.config, as_of=args.as_of, progress=True)
     columns = ["solution", "votes", "silhouette", "calinski_harabasz", "davies_bouldin"]
@@ -125,7 +125,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from seglab.errors import ConfigError
-    from seglab.report import render_report, render_series
+    from seglab.report.render import render_report, render_series
 
     series = (args.start, args.end)
     if any(series) and not all(series):

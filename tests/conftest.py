@@ -89,8 +89,8 @@ def online_retail_path() -> Path:
 @pytest.fixture(scope="session")
 def online_retail_features(online_retail_path) -> pd.DataFrame:
     """Customer features of Online Retail with its preset, as of its last day (2011-12-09)."""
-    from seglab import io
-    from seglab.config import DataConfig
+    from seglab.data import reading as io
+    from seglab.data.settings import DataConfig
     from seglab.features import compute_features
 
     loaded = io.load(DataConfig(transactions=online_retail_path, preset="uci_online_retail"))

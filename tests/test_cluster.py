@@ -5,8 +5,8 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from seglab.cluster import ALGORITHMS, fit_clusters, fit_many, relabel_by_size
+from seglab.cluster.scaling import make_scaler, signed_log1p
 from seglab.errors import ConfigError, DataError
-from seglab.scaling import make_scaler, signed_log1p
 
 
 def test_kmeans_matches_scikit_learn_up_to_relabelling():

@@ -13,21 +13,19 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-from seglab import synth
 from seglab.cluster import fuzzy
-from seglab.cluster.fuzzy import (
-    FuzzyCMeans,
-    FuzzyCMeansConvergenceWarning,
-    FuzzyCMeansDataError,
-    FuzzyCMeansParameterError,
+from seglab.cluster.fuzzy import FuzzyCMeans, FuzzyCMeansConvergenceWarning
+from seglab.cluster.scaling import FeatureScaler, make_scaler
+from seglab.cluster.validation import ClusteringDataError, ClusteringParameterError
+from seglab.data import synth
+from seglab.errors import ConfigError, DataError, SeglabWarning
+from seglab.evaluate.validity import (
     modified_partition_coefficient,
     partition_coefficient,
     partition_entropy,
     xie_beni,
 )
-from seglab.errors import ConfigError, DataError, SeglabWarning
 from seglab.features import compute_features, resolve_feature_set
-from seglab.scaling import FeatureScaler, make_scaler
 
 
 def blobs() -> np.ndarray:
@@ -211,31 +209,31 @@ def test_recovers_the_synthetic_archetypes_at_least_as_well_as_kmeans():
 
 
 def test_more_clusters_than_samples_names_both_numbers():
-    with pytest.raises(FuzzyCMeansDataError, match=r"n_clusters=5 is larger than n_samples=3"):
+    with pytest.raises(ClusteringDataError, match=r"n_clusters=5 is larger than n_samples=3"):
         FuzzyCMeans(5).fit(np.zeros((3, 2)))
-    assert issubclass(FuzzyCMeansDataError, DataError) and issubclass(
-        FuzzyCMeansDataError, ValueError
+    assert issubclass(ClusteringDataError, DataError) and issubclass(
+        ClusteringDataError, ValueError
     )
 
 
 def test_nan_input_names_the_rows():
     X = np.array([[0.0, 1.0], [np.nan, 2.0], [3.0, 4.0], [5.0, np.inf]])
-    with pytest.raises(FuzzyCMeansDataError, match=r"in 2 row\(s\), the first at \[1, 3\]"):
+    with pytest.raises(ClusteringDataError, match=r"in 2 row\(s\), the first at \[1, 3\]"):
         FuzzyCMeans(2).fit(X)
 
 
 def test_bad_parameter_says_name_allowed_and_received():
     with pytest.raises(
-        FuzzyCMeansParameterError, match=r"'m' parameter .* range \(1.0, inf\)\. Got 1"
+        ClusteringParameterError, match=r"'m' parameter .* range \(1.0, inf\)\. Got 1"
     ):
         FuzzyCMeans(m=1.0).fit(np.zeros((4, 2)))
-    assert issubclass(FuzzyCMeansParameterError, ConfigError)
-    assert issubclass(FuzzyCMeansParameterError, ValueError)
+    assert issubclass(ClusteringParameterError, ConfigError)
+    assert issubclass(ClusteringParameterError, ValueError)
 
 
 def test_init_array_is_checked_and_forces_one_run():
     X = blobs()
-    with pytest.raises(FuzzyCMeansDataError, match=r"init has shape \(2, 2\) but .* is \(2, 3\)"):
+    with pytest.raises(ClusteringDataError, match=r"init has shape \(2, 2\) but .* is \(2, 3\)"):
         FuzzyCMeans(2, init=np.zeros((2, 2))).fit(X)
     with pytest.warns(SeglabWarning, match="n_init=3 is replaced by 1"):
         FuzzyCMeans(4, init=start_from(X, 4), n_init=3).fit(X)
@@ -277,7 +275,7 @@ def test_validity_indices_on_a_hand_computed_partition():
 
 def test_validity_indices_refuse_a_transposed_membership_matrix():
     u = np.array([[0.9, 0.2, 0.5], [0.1, 0.8, 0.5]])  # skfuzzy's (c, n) orientation
-    with pytest.raises(FuzzyCMeansDataError, match=r"pass u\.T"):
+    with pytest.raises(DataError, match=r"pass u\.T"):
         partition_coefficient(u)
     assert partition_coefficient(u.T) == pytest.approx((0.82 + 0.68 + 0.5) / 3)
 

@@ -16,18 +16,15 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from seglab.cluster import hierarchical
+from seglab.cluster import linkage as trees
 from seglab.cluster.hierarchical import (
-    LINKAGES,
     HierarchicalClustering,
-    HierarchicalTree,
-    HierarchyDataError,
-    HierarchyParameterError,
     HierarchyTooLargeError,
     HierarchyWarning,
     TwoStepHierarchical,
-    weighted_ward_linkage,
 )
+from seglab.cluster.linkage import LINKAGES, HierarchicalTree, weighted_ward_linkage
+from seglab.cluster.validation import ClusteringDataError, ClusteringParameterError
 from seglab.errors import ConfigError, DataError, SeglabError
 
 
@@ -127,7 +124,7 @@ def test_matrix_linkages_refuse_more_than_max_exact_before_building_anything(met
     def no_matrix(*args, **kwargs):
         raise AssertionError("the distance matrix was built")
 
-    monkeypatch.setattr(hierarchical, "pdist", no_matrix)
+    monkeypatch.setattr(trees, "pdist", no_matrix)
     X = np.random.default_rng(0).normal(size=(150, 2))
     with pytest.raises(HierarchyTooLargeError) as error:
         HierarchicalClustering(3, linkage=method, max_exact=100).fit(X)
@@ -151,7 +148,7 @@ def test_default_limits_name_the_memory_of_the_matrix_and_the_time_of_ward():
     "estimator", [HierarchicalClustering(5), TwoStepHierarchical(5, n_micro=5, max_exact=0)]
 )
 def test_more_clusters_than_samples_names_both_numbers(estimator):
-    with pytest.raises(HierarchyDataError, match=r"n_clusters=5 is larger than n_samples=4"):
+    with pytest.raises(ClusteringDataError, match=r"n_clusters=5 is larger than n_samples=4"):
         estimator.fit(np.arange(8.0).reshape(4, 2))
 
 
@@ -159,23 +156,23 @@ def test_more_clusters_than_samples_names_both_numbers(estimator):
 def test_nan_rows_are_named(estimator):
     X = np.ones((6, 2))
     X[[1, 4], 0] = np.nan
-    with pytest.raises(HierarchyDataError, match=r"2 row\(s\), the first at \[1, 4\]"):
+    with pytest.raises(ClusteringDataError, match=r"2 row\(s\), the first at \[1, 4\]"):
         estimator.fit(X)
 
 
 def test_parameter_errors_are_value_errors_and_config_errors():
-    with pytest.raises(HierarchyParameterError) as error:
+    with pytest.raises(ClusteringParameterError) as error:
         HierarchicalClustering(linkage="centroid").fit(np.zeros((3, 1)))
     assert isinstance(error.value, ConfigError) and isinstance(error.value, ValueError)
     message = str(error.value)
     assert "'linkage' parameter" in message and "'ward'" in message and "'centroid'" in message
-    with pytest.raises(HierarchyParameterError, match=r"n_micro=3 is smaller than n_clusters=4"):
+    with pytest.raises(ClusteringParameterError, match=r"n_micro=3 is smaller than n_clusters=4"):
         TwoStepHierarchical(4, n_micro=3).fit(np.zeros((10, 1)))
 
 
 def test_cut_names_the_number_of_leaves():
     tree = HierarchicalTree(linkage([[0.0], [1.0], [3.0]], "ward"), method="ward")
-    with pytest.raises(HierarchyDataError, match=r"tree of 3 leaves into n_clusters=4"):
+    with pytest.raises(ClusteringDataError, match=r"tree of 3 leaves into n_clusters=4"):
         tree.cut(4)
 
 
@@ -242,7 +239,7 @@ def test_weighted_ward_on_two_thousand_centres_is_quick():
 
 @pytest.mark.parametrize("weights", [[1, 0, 1], [1, np.nan, 1]])
 def test_weighted_ward_refuses_non_positive_weights(weights):
-    with pytest.raises(HierarchyDataError, match="positive"):
+    with pytest.raises(ClusteringDataError, match="positive"):
         weighted_ward_linkage([[0.0], [1.0], [2.0]], weights)
 
 

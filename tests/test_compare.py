@@ -1,4 +1,4 @@
-"""seglab.compare: measures against scikit-learn and scipy, tables and mappings by hand."""
+"""seglab.evaluate.agreement: measures against scikit-learn and scipy, tables by hand."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from scipy.stats.contingency import association
 from sklearn import metrics
 
-from seglab.compare import (
+from seglab.errors import ConfigError, DataError, SchemaError
+from seglab.evaluate.agreement import (
     MEASURES,
     agreement_matrix,
     agreement_table,
@@ -20,7 +21,6 @@ from seglab.compare import (
     compare_labelings,
     cramers_v,
 )
-from seglab.errors import ConfigError, DataError, SchemaError
 
 SYMMETRIC = ["ari", "ami", "nmi", "v_measure", "cramers_v", "matched_purity"]
 SWAPPED = {

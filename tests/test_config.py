@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from seglab.config import config_from_dict, load_config
 from seglab.errors import ConfigError
+from seglab.run.config import config_from_dict, load_config
 
 MINIMAL = {"name": "x", "data": {"transactions": "tx.parquet"}}
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seglab.derived import (
+from seglab.errors import ConfigError
+from seglab.heuristics.derived import (
     DERIVATIONS,
     cell_code,
     cost_to_serve_rank,
@@ -23,8 +24,7 @@ from seglab.derived import (
     rank_axis,
     rank_column,
 )
-from seglab.errors import ConfigError
-from seglab.rules import UnknownColumnError
+from seglab.heuristics.rules import UnknownColumnError
 
 
 def frame(index: str = "", **columns) -> pd.DataFrame:

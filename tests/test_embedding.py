@@ -2,9 +2,8 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from seglab.cache import Cache
-from seglab.embedding import embed
 from seglab.errors import ConfigError
+from seglab.interpret.maps import embed
 
 X = np.random.default_rng(0).normal(size=(300, 4))
 
@@ -15,13 +14,6 @@ def test_pca_map_equals_scikit_learn_and_samples_above_the_limit():
     sampled = embed(X, "pca", max_points=100, random_state=3)
     assert len(sampled) == 100 and sampled["row"].is_monotonic_increasing
     assert embed(X, "pca", max_points=100, random_state=3).equals(sampled)
-
-
-def test_map_is_cached(tmp_path):
-    cache = Cache(tmp_path)
-    first = embed(X, "pca", cache=cache, data_key="k1")
-    assert len(list((tmp_path / "embeddings").iterdir())) == 1
-    assert embed(X, "pca", cache=cache, data_key="k1").equals(first)
 
 
 @pytest.mark.slow

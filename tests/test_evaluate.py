@@ -13,21 +13,14 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 from threadpoolctl import threadpool_limits
 
-from seglab.cluster.fuzzy import (
+from seglab.errors import ConfigError, DataError, SchemaError
+from seglab.evaluate.choice import DEFAULT_CRITERIA, choose_k, gap_choice, gap_statistic, knee_point
+from seglab.evaluate.indices import evaluate_solution, inertia
+from seglab.evaluate.validity import (
     modified_partition_coefficient,
     partition_coefficient,
     partition_entropy,
     xie_beni,
-)
-from seglab.errors import ConfigError, DataError, SchemaError
-from seglab.evaluate import (
-    DEFAULT_CRITERIA,
-    choose_k,
-    evaluate_solution,
-    gap_choice,
-    gap_statistic,
-    inertia,
-    knee_point,
 )
 
 CORNERS = [[0, 0], [10, 0], [0, 10], [10, 10]]

@@ -6,9 +6,9 @@ import pytest
 import yaml
 from sklearn.metrics import adjusted_rand_score
 
-from seglab.config import load_config
 from seglab.errors import ConfigError, DataError
-from seglab.experiment import run_experiments, solution_id
+from seglab.run.config import load_config
+from seglab.run.grid import run_experiments, solution_id
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +80,13 @@ def test_vote_and_stability_tables(first_run):
 
 
 def test_rerun_is_served_from_the_cache_and_identical(grid_config, first_run, monkeypatch):
-    import seglab.experiment
+    import seglab.run.grid
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("recomputed on a rerun")
 
     for name in ("gap_statistic", "bootstrap_stability", "seed_stability", "fit_many"):
-        monkeypatch.setattr(seglab.experiment, name, must_not_run)
+        monkeypatch.setattr(seglab.run.grid, name, must_not_run)
     again = run_experiments(grid_config, progress=False)
     assert again.cache_hits == 21 and again.computed == 0
     columns = [c for c in first_run.results.columns if c not in ("cached", "fit_seconds")]
@@ -108,9 +108,9 @@ def test_changed_setting_computes_only_what_changed(grid_config, first_run):
 def test_ward_solutions_equal_scipy_on_the_same_scaled_features(grid_config, first_run):
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    from seglab.cache import Cache
-    from seglab.experiment import _prepare
-    from seglab.pipeline import cached_features
+    from seglab.run.cache import Cache
+    from seglab.run.grid import _prepare
+    from seglab.run.pipeline import cached_features
 
     config = load_config(grid_config)
     features = cached_features(config, config.as_of, Cache(config.cache_dir))

@@ -7,7 +7,7 @@ from seglab.errors import ConfigError, DataError, SeglabWarning
 from seglab.features import (
     DEFAULT_FEATURE_SETS,
     FEATURES,
-    FeatureOptions,
+    FeaturesConfig,
     compute_features,
     resolve_feature_set,
 )
@@ -67,7 +67,7 @@ def test_every_feature_on_a_hand_made_log():
     on 05-25. Day-of-year (leap year): 10, 70, 141, 177; as_of is 182. B buys once, on 06-01 (80);
     its 07-03 order is after as_of. C only returned goods: out of scope.
     """
-    options = FeatureOptions(growth_months=2, recent_days=30)
+    options = FeaturesConfig(growth_months=2, recent_days=30)
     with pytest.warns(SeglabWarning, match="1 customer"):
         got = compute_features(_rich_log(), dt.date(2024, 6, 30), options=options)
     gap_std = ((60 - 167 / 3) ** 2 + (71 - 167 / 3) ** 2 + (36 - 167 / 3) ** 2) / 3
@@ -109,7 +109,7 @@ def test_every_feature_on_a_hand_made_log():
 
 def test_look_back_window():
     # Two months up to 06-30: A keeps 05-20 (two orders), the 05-25 return and 06-25.
-    options = FeatureOptions(window_months=2)
+    options = FeaturesConfig(window_months=2)
     got = compute_features(
         _rich_log(),
         dt.date(2024, 6, 30),
@@ -124,7 +124,7 @@ def test_window_without_purchases():
     with pytest.raises(
         DataError, match="no purchases in the 1-month window up to as_of 2024-04-30"
     ):
-        compute_features(_rich_log(), dt.date(2024, 4, 30), options=FeatureOptions(window_months=1))
+        compute_features(_rich_log(), dt.date(2024, 4, 30), options=FeaturesConfig(window_months=1))
 
 
 def test_as_of_day_itself_is_included(hand_transactions):
@@ -188,8 +188,8 @@ def test_every_feature_is_documented():
 
 def test_same_inputs_give_the_same_bytes():
     # Money is summed as exact decimals, so thread scheduling cannot change the last bits.
-    from seglab import synth
-    from seglab.cache import frame_fingerprint
+    from seglab.data import synth
+    from seglab.run.cache import frame_fingerprint
 
     transactions = synth.generate(3_000, seed=4).transactions
     runs = {

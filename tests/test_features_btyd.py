@@ -5,8 +5,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from seglab import io, synth
-from seglab.config import DataConfig
+from seglab.data import reading as io
+from seglab.data import synth
+from seglab.data.settings import DataConfig
 from seglab.features import compute_features
 
 lifetimes_utils = pytest.importorskip("lifetimes.utils")

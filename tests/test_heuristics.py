@@ -13,20 +13,18 @@ import pytest
 import yaml
 
 from seglab.errors import ConfigError, DataError, SchemaError
-from seglab.heuristics import (
+from seglab.heuristics.classify import attach_flags, classify, read_id_list
+from seglab.heuristics.classify import transition_counts as migration
+from seglab.heuristics.rules import UnknownColumnError
+from seglab.heuristics.schemes import (
     DEFAULT_FLAGS,
     FlagSource,
     HeuristicsConfig,
     SchemeSpec,
-    attach_flags,
-    classify,
     default_schemes,
-    migration,
-    read_id_list,
     resolve_schemes,
     rules_table,
 )
-from seglab.rules import UnknownColumnError
 
 
 def customers(rows: dict[str, dict], **defaults) -> pd.DataFrame:
@@ -919,7 +917,7 @@ def test_an_added_scheme_naming_an_unknown_column_is_an_error():
         ),
         ({"params": {"abc": {"a_share": "high"}}}, "expected a number like 0.8, got 'high'"),
         ({"params": {"lifecycle": {"active_days": True}}}, "expected a number like 91"),
-        ({"sheme": ["abc"]}, "heuristics.sheme: unknown key"),
+        ({"sheme": ["abc"]}, "heuristics: unknown key 'sheme'"),
         ({"add": {"abc": {"label_from": "x"}}}, "'abc' is a default scheme"),
         ({"add": {"m": {"segments": [{"name": "x", "when": "a.b"}]}}}, "attribute access 'a.b'"),
         ({"add": {"m": {"segments": [{"name": "x", "when": "y > 1", "colour": 1}]}}}, "colour"),

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from seglab import synth
 from seglab.cli import main
+from seglab.data import synth
 from seglab.features import compute_features
 from seglab.heuristics import classify
-from seglab.pipeline import customer_table
+from seglab.run.pipeline import customer_table
 
 
 def _check_conservation(customers: pd.DataFrame) -> None:

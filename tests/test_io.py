@@ -4,8 +4,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from seglab import io
-from seglab.config import DataConfig
+from seglab.data import reading as io
+from seglab.data.settings import DataConfig
 from seglab.errors import DataError, SchemaError
 from seglab.features import compute_features
 

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seglab.config import config_from_dict
 from seglab.errors import SeglabError
-from seglab.evaluate import evaluate_solution
-from seglab.experiment import run_experiments
+from seglab.evaluate.indices import evaluate_solution
+from seglab.run.config import config_from_dict
+from seglab.run.grid import run_experiments
 
 
 def _config(tmp_path, algorithms, **experiments):

@@ -2,8 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seglab.migration import align_labels, tier_moves, transition_counts, transition_shares
-from seglab.pipeline import run_segmentation
+from seglab.heuristics import transition_counts
+from seglab.interpret.migration import align_labels, tier_moves, transition_shares
+from seglab.run.pipeline import run_segmentation
 
 
 def test_transition_counts_conserve_customers():

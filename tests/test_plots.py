@@ -1,4 +1,4 @@
-"""seglab.plots: every figure renders to PNG on small tables, without pyplot."""
+"""seglab.report.figures: every figure renders to PNG on small tables, without pyplot."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from seglab import plots
-from seglab.compare import agreement_matrix, agreement_table, compare_labelings
-from seglab.plots import agreement_heatmap, contingency_heatmap
+from seglab.evaluate.agreement import agreement_matrix, agreement_table, compare_labelings
+from seglab.report import figures as plots
+from seglab.report.figures import agreement_heatmap, contingency_heatmap
 
 _INDEX = [f"C{i}" for i in range(12)]
 _SCHEME = pd.Series(

@@ -4,7 +4,8 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
-from seglab.profile import (
+from seglab.cluster.scaling import FeatureScaler
+from seglab.interpret.profile import (
     boundary_customers,
     distinguishing_features,
     name_segments,
@@ -15,7 +16,6 @@ from seglab.profile import (
     standardised_differences,
     surrogate_rules,
 )
-from seglab.scaling import FeatureScaler
 
 
 def test_profile_in_original_units():

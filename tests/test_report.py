@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from seglab.cli import main
-from seglab.report import render_report
+from seglab.report.render import render_report
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seglab.errors import ConfigError
-from seglab.rules import (
+from seglab.heuristics.rules import (
     MAX_CONDITION_DEPTH,
     MAX_CONDITION_LENGTH,
     UnknownColumnError,

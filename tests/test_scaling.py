@@ -9,8 +9,8 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from seglab.cluster.scaling import SCALERS, FeatureScaler, make_scaler, signed_log1p
 from seglab.errors import ConfigError, DataError, SeglabWarning
-from seglab.scaling import SCALERS, FeatureScaler, make_scaler, signed_log1p
 
 RNG = np.random.default_rng(0)
 X = RNG.lognormal(3.0, 1.0, size=(200, 3))

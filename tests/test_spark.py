@@ -10,17 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seglab import engine, io, synth
-from seglab.config import DataConfig, SparkConfig, config_from_dict
+from seglab.data import engine, synth
+from seglab.data import reading as io
+from seglab.data.settings import DataConfig, SparkConfig
 from seglab.errors import ConfigError, SchemaError, SeglabWarning
-from seglab.features import FeatureOptions, compute_features
+from seglab.features import FeaturesConfig, compute_features
+from seglab.run.config import config_from_dict
 
 pytestmark = pytest.mark.spark
 
 RELATIVE = 1e-9
 
 
-def _both_engines(data: DataConfig, as_of: dt.date, options: FeatureOptions | None = None):
+def _both_engines(data: DataConfig, as_of: dt.date, options: FeaturesConfig | None = None):
     """Cleaning account and features from each engine, keyed by engine name."""
     results = {}
     for name in ("duckdb", "spark"):
@@ -28,7 +30,7 @@ def _both_engines(data: DataConfig, as_of: dt.date, options: FeatureOptions | No
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SeglabWarning)
             features = compute_features(
-                loaded.transactions, as_of, options=options or FeatureOptions()
+                loaded.transactions, as_of, options=options or FeaturesConfig()
             )
         results[name] = (loaded.cleaning.to_frame(), features)
     return results
@@ -69,7 +71,7 @@ def test_every_feature_and_cleaning_rule_agree_on_synthetic_data(tmp_path):
         transactions=path,
         cleaning={"drop_duplicates": True, "logistic_minimum": 15.0},
     )
-    results = _both_engines(data, dt.date(2026, 9, 30), FeatureOptions(window_months=18))
+    results = _both_engines(data, dt.date(2026, 9, 30), FeaturesConfig(window_months=18))
     _assert_same(results)
     account, features = results["spark"]
     assert account.set_index("step").loc["duplicate_line", "rows_removed"] == len(repeated)

@@ -9,7 +9,7 @@ from sklearn.datasets import make_blobs
 from threadpoolctl import threadpool_limits
 
 from seglab.errors import ConfigError, DataError
-from seglab.stability import bootstrap_stability, seed_stability
+from seglab.evaluate.stability import bootstrap_stability, seed_stability
 
 
 @pytest.fixture(autouse=True)

@@ -8,16 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seglab.errors import ConfigError
-from seglab.synth import (
-    ARCHETYPES,
-    CATEGORIES,
+from seglab.data.archetypes import ARCHETYPES, CATEGORIES
+from seglab.data.synth import (
     SyntheticData,
     catalogue,
     generate,
     write,
     write_parts,
 )
+from seglab.errors import ConfigError
 
 START, END = "2024-11-01", "2026-10-31"
 END_OF_WINDOW = pd.Timestamp(END) + pd.Timedelta(hours=23, minutes=59)

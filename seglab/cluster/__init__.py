@@ -1,30 +1,23 @@
-"""Registry of clustering algorithms; every entry builds a scikit-learn style estimator.
+"""Clustering: named scalers and a registry of estimators (k-means, fuzzy c-means, hierarchical)."""
 
-One module per algorithm family lives beside this file (``fuzzy``, ``hierarchical``); this
-module holds the registry and the two ways the rest of seglab fits: one solution
-(:func:`fit_clusters`) or a whole range of k at once (:func:`fit_many`, which builds a
-hierarchical tree once and cuts it at every k).
-"""
-
-from __future__ import annotations
-
-import time
-import warnings
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-
-import numpy as np
-from sklearn.base import ClusterMixin
-from sklearn.cluster import KMeans, MiniBatchKMeans
-
-from seglab.cluster.fuzzy import FuzzyCMeans
-from seglab.cluster.hierarchical import LINKAGES, HierarchicalClustering, TwoStepHierarchical
-from seglab.errors import ConfigError, DataError, SeglabWarning
-from seglab.registry import Registry, suggest
+from seglab.cluster.algorithms import (
+    ALGORITHMS,
+    AlgorithmSpec,
+    FittedSolution,
+    check_params,
+    fit_clusters,
+    fit_many,
+    make_clusterer,
+    parameter_names,
+    relabel_by_size,
+)
+from seglab.cluster.scaling import SCALERS, FeatureScaler
 
 __all__ = [
     "ALGORITHMS",
+    "SCALERS",
     "AlgorithmSpec",
+    "FeatureScaler",
     "FittedSolution",
     "check_params",
     "fit_clusters",
@@ -33,233 +26,3 @@ __all__ = [
     "parameter_names",
     "relabel_by_size",
 ]
-
-
-@dataclass(frozen=True)
-class AlgorithmSpec:
-    """How to build one algorithm: ``factory(k, random_state, **params)`` and its nature."""
-
-    factory: Callable[..., ClusterMixin]
-    description: str
-    fuzzy: bool = False
-    tree: bool = False
-    """Builds a tree once (``tree_``) that is cut at every k (``tree_.cut(k)``)."""
-    large: tuple[str, int] | None = None
-    """(algorithm, n): above n customers the named approximate algorithm is used instead."""
-
-
-ALGORITHMS: Registry[AlgorithmSpec] = Registry("algorithm")
-ALGORITHMS.register(
-    "kmeans",
-    AlgorithmSpec(
-        lambda k, random_state, n_init=4, **params: KMeans(
-            n_clusters=k, n_init=n_init, random_state=random_state, **params
-        ),
-        "k-means (k-means++ starts, best of n_init)",
-    ),
-)
-ALGORITHMS.register(
-    "minibatch_kmeans",
-    AlgorithmSpec(
-        lambda k, random_state, n_init=3, **params: MiniBatchKMeans(
-            n_clusters=k, n_init=n_init, random_state=random_state, **params
-        ),
-        "mini-batch k-means, for large n",
-    ),
-)
-ALGORITHMS.register(
-    "fuzzy_cmeans",
-    AlgorithmSpec(
-        lambda k, random_state, **params: FuzzyCMeans(k, random_state=random_state, **params),
-        "fuzzy c-means (memberships per customer)",
-        fuzzy=True,
-    ),
-)
-
-for _linkage in LINKAGES:
-    ALGORITHMS.register(
-        _linkage,
-        AlgorithmSpec(
-            lambda k, random_state, linkage=_linkage, **params: HierarchicalClustering(
-                k, linkage=linkage, **params
-            ),
-            f"hierarchical clustering, {_linkage} linkage (exact)",
-            tree=True,
-            large=("two_step", 20_000) if _linkage == "ward" else None,
-        ),
-    )
-ALGORITHMS.register(
-    "two_step",
-    AlgorithmSpec(
-        lambda k, random_state, **params: TwoStepHierarchical(
-            k, random_state=random_state, **params
-        ),
-        "two-step hierarchical: k-means micro-clusters, then Ward on their weighted centres",
-        tree=True,
-    ),
-)
-
-
-@dataclass(frozen=True)
-class FittedSolution:
-    """One fitted k: hard labels (0 = largest cluster), memberships and centres when fuzzy."""
-
-    k: int
-    labels: np.ndarray
-    memberships: np.ndarray | None
-    centres: np.ndarray | None
-    seconds: float
-    notes: str = ""
-
-
-#: Set by the grid (k, seed) or by an algorithm's name (linkage), never by experiments.params.
-_NOT_PARAMS = frozenset({"n_clusters", "random_state", "linkage"})
-
-
-def parameter_names(name: str) -> list[str]:
-    """The parameters of algorithm `name` that ``experiments.params`` may set, sorted.
-
-    >>> parameter_names("fuzzy_cmeans")
-    ['init', 'm', 'max_iter', 'n_init', 'tol']
-    """
-    spec = ALGORITHMS.get(name)
-    names = set(spec.factory(2, 0).get_params(deep=False)) - _NOT_PARAMS
-    if spec.large is not None:
-        names.add("two_step_above")
-    return sorted(names)
-
-
-def check_params(name: str, params: Mapping[str, object]) -> None:
-    """Raise ConfigError naming the first key of `params` that algorithm `name` does not take.
-
-    >>> check_params("kmeans", {"n_iint": 3})
-    Traceback (most recent call last):
-    ...
-    seglab.errors.ConfigError: ...parameter 'n_iint'; did you mean 'n_init'? kmeans takes: ...
-    """
-    known = parameter_names(name)
-    for key in params:
-        if key not in known:
-            raise ConfigError(
-                f"experiments.params.{name}: unknown parameter '{key}'"
-                f"{suggest(str(key), known) or '.'} {name} takes: {', '.join(known)}."
-            )
-
-
-def make_clusterer(name: str, k: int, *, random_state: int, **params) -> ClusterMixin:
-    """Build an unfitted estimator of algorithm `name` with `k` clusters.
-
-    Raises ConfigError for a parameter the algorithm does not take (see :func:`check_params`).
-    """
-    check_params(name, params)
-    return ALGORITHMS.get(name).factory(k, random_state, **params)
-
-
-def _check(X: np.ndarray, k: int) -> None:
-    n = X.shape[0]
-    if k > n:
-        raise DataError(
-            f"cannot make k={k} clusters from {n} customers; choose k <= {n} "
-            "or widen the data (earlier as_of window, fewer filters)"
-        )
-    if not np.isfinite(X).all():
-        raise DataError("scaled features contain NaN or infinite values; check the feature table")
-
-
-def fit_clusters(
-    X: np.ndarray, name: str, k: int, *, random_state: int, **params
-) -> tuple[ClusterMixin, np.ndarray]:
-    """Fit algorithm `name` on `X` and return the estimator and labels relabelled by size.
-
-    Parameters
-    ----------
-    X : array of shape (n_customers, n_features)
-        Scaled features.
-    name : str
-        Algorithm name in ``ALGORITHMS``.
-    k : int
-        Number of clusters; at most the number of customers.
-    random_state : int
-        Seed.
-    **params
-        Extra parameters of the algorithm.
-    """
-    _check(X, k)
-    estimator = make_clusterer(name, k, random_state=random_state, **params).fit(X)
-    return estimator, relabel_by_size(estimator.labels_)
-
-
-def fit_many(
-    X: np.ndarray, name: str, ks: Iterable[int], *, random_state: int, **params
-) -> list[FittedSolution]:
-    """Fit algorithm `name` at every k of `ks`; a tree-building algorithm is fitted only once.
-
-    Above its size limit (param ``two_step_above``, default 20,000 customers), Ward runs as
-    two-step hierarchical clustering and the solutions' notes say so; warnings a fit raises
-    (no convergence, tied merge heights) are recorded in its notes, not printed. Memberships
-    are reordered to match the relabelled hard labels (column j = cluster j).
-    """
-    ks = sorted(ks)
-    spec = ALGORITHMS.get(name)
-    _check(X, ks[-1])
-    params = dict(params)
-    limit = params.pop("two_step_above", spec.large[1] if spec.large else None)
-    if spec.large is not None and X.shape[0] > limit:
-        name, spec = spec.large[0], ALGORITHMS.get(spec.large[0])
-        params["max_exact"] = limit
-    if spec.tree:
-        start = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SeglabWarning)
-            estimator = make_clusterer(name, ks[-1], random_state=random_state, **params).fit(X)
-        built = (time.perf_counter() - start) / len(ks)
-        messages = sorted({str(w.message) for w in caught})
-        if getattr(estimator, "approximate_", False):
-            messages.insert(0, f"approximate: two-step over {estimator.n_micro_} micro-clusters")
-        notes = "; ".join(messages)
-        return [
-            FittedSolution(k, relabel_by_size(estimator.tree_.cut(k)), None, None, built, notes)
-            for k in ks
-        ]
-    fitted = []
-    for k in ks:
-        start = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SeglabWarning)
-            estimator = make_clusterer(name, k, random_state=random_state, **params).fit(X)
-        labels = relabel_by_size(estimator.labels_)
-        memberships = centres = None
-        if spec.fuzzy:
-            order = _label_order(estimator.labels_, labels, k)
-            memberships = estimator.memberships_[:, order]
-            centres = estimator.cluster_centers_[order]
-        seconds = time.perf_counter() - start
-        notes = "; ".join(sorted({str(w.message) for w in caught}))
-        fitted.append(FittedSolution(k, labels, memberships, centres, seconds, notes))
-    return fitted
-
-
-def _label_order(original: np.ndarray, relabelled: np.ndarray, k: int) -> np.ndarray:
-    """Column order that puts original cluster columns in relabelled order.
-
-    Clusters that hold no customer (possible with fuzzy memberships) come last, in their order.
-
-    >>> _label_order(np.array([2, 2, 0]), np.array([0, 0, 1]), 3).tolist()
-    [2, 0, 1]
-    """
-    pairs = np.unique(np.column_stack([relabelled, original]), axis=0)
-    empty = [c for c in range(k) if c not in set(pairs[:, 1])]
-    return np.concatenate([pairs[:, 1], empty]).astype(np.int64)
-
-
-def relabel_by_size(labels: np.ndarray) -> np.ndarray:
-    """Renumber labels so that 0 is the largest cluster, 1 the next, and so on.
-
-    >>> relabel_by_size(np.array([5, 2, 2, 5, 2, 9])).tolist()
-    [1, 0, 0, 1, 0, 2]
-    """
-    values, first_seen, counts = np.unique(labels, return_index=True, return_counts=True)
-    order = np.lexsort((first_seen, -counts))
-    new_label = np.empty(len(values), dtype=np.int64)
-    new_label[order] = np.arange(len(values))
-    return new_label[np.searchsorted(values, labels)]

@@ -1,16 +1,16 @@
-"""Fuzzy c-means clustering with a fused, deterministic numba kernel, and fuzzy validity indices.
+"""Fuzzy c-means clustering with a fused, deterministic numba kernel.
 
 Every customer gets a membership to every cluster instead of a single label. The estimator
-follows scikit-learn's conventions; the validity indices are plain functions of a membership
-matrix ``u`` of shape (n_samples, n_clusters) whose rows sum to 1.
+follows scikit-learn's conventions; the validity indices of its memberships live in
+:mod:`seglab.evaluate.validity`.
 
 >>> import numpy as np
 >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 10.0], [10.0, 11.0]])
 >>> model = FuzzyCMeans(2, init=np.array([[0.0, 0.0], [10.0, 10.0]])).fit(X)
 >>> model.labels_.tolist()
 [0, 0, 1, 1]
->>> round(partition_coefficient(model.memberships_), 3)
-0.998
+>>> model.memberships_.max(axis=1).round(3).tolist()
+[0.999, 0.999, 0.999, 0.999]
 """
 
 from __future__ import annotations
@@ -24,21 +24,18 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from seglab.errors import ConfigError, DataError, SeglabWarning
+from seglab.cluster.validation import (
+    ClusteringDataError,
+    check_data,
+    check_n_clusters,
+    check_params,
+)
+from seglab.errors import SeglabWarning
 
-__all__ = [
-    "FuzzyCMeans",
-    "FuzzyCMeansConvergenceWarning",
-    "FuzzyCMeansDataError",
-    "FuzzyCMeansParameterError",
-    "modified_partition_coefficient",
-    "partition_coefficient",
-    "partition_entropy",
-    "xie_beni",
-]
+__all__ = ["FuzzyCMeans", "FuzzyCMeansConvergenceWarning"]
 
 #: Points are split into this many contiguous chunks whatever the number of threads; each chunk
 #: sums its own partial centres and the partials are added in chunk order, so results are
@@ -46,22 +43,6 @@ __all__ = [
 N_CHUNKS = 64
 #: Inputs with fewer distance terms (n_samples x n_features x n_clusters) run single-threaded.
 PARALLEL_MIN_WORK = 1 << 20
-
-
-class FuzzyCMeansParameterError(ConfigError, InvalidParameterError):
-    """A parameter of :class:`FuzzyCMeans` has a wrong type or value.
-
-    A :class:`~seglab.errors.ConfigError` for seglab (the command line reports it cleanly) and
-    scikit-learn's ``InvalidParameterError`` (so also ``ValueError`` and ``TypeError``), which is
-    what scikit-learn's estimator checks and callers expect from a bad parameter.
-    """
-
-
-class FuzzyCMeansDataError(DataError, ValueError):
-    """The data cannot be clustered as asked: NaN, too few rows, wrong number of features.
-
-    A :class:`~seglab.errors.DataError` for seglab and a ``ValueError`` for scikit-learn.
-    """
 
 
 class FuzzyCMeansConvergenceWarning(SeglabWarning, ConvergenceWarning):
@@ -375,14 +356,10 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
         self : FuzzyCMeans
             The fitted estimator.
         """
-        self._check_params()
-        X = self._check_data(X, reset=True)
+        check_params(self)
+        X = check_data(self, X, reset=True)
         n_samples = X.shape[0]
-        if self.n_clusters > n_samples:
-            raise FuzzyCMeansDataError(
-                f"n_clusters={self.n_clusters} is larger than n_samples={n_samples}; "
-                f"choose n_clusters <= {n_samples}"
-            )
+        check_n_clusters(self.n_clusters, n_samples)
         starts = self._initial_centres(X)
         m = float(self.m)
         X_ro = _read_only(X)
@@ -447,37 +424,13 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
     def _assign(self, X, *, store):
         """(memberships or an empty placeholder, labels) of new data."""
         check_is_fitted(self)
-        X = _read_only(self._check_data(X, reset=False))
+        X = _read_only(check_data(self, X, reset=False))
         n_samples, n_features = X.shape
         u = np.empty((n_samples if store else 0, self.n_clusters))
         labels = np.empty(n_samples, dtype=np.int64)
         assign = _kernels(n_samples, n_features, self.n_clusters)[1]
         assign(X, self.cluster_centers_, float(self.m), _chunk_bounds(n_samples), u, labels, store)
         return u, labels
-
-    def _check_params(self):
-        """Validate the parameters against ``_parameter_constraints``, in seglab's error type."""
-        try:
-            self._validate_params()
-        except InvalidParameterError as error:
-            raise FuzzyCMeansParameterError(str(error)) from None
-
-    def _check_data(self, X, *, reset):
-        """Return ``X`` as a C-ordered float64 array of finite numbers, or raise a data error."""
-        try:
-            X = validate_data(
-                self, X, reset=reset, dtype=np.float64, order="C", ensure_all_finite=False
-            )
-        except ValueError as error:
-            raise FuzzyCMeansDataError(str(error)) from error
-        finite = np.isfinite(X).all(axis=1)
-        if not finite.all():
-            rows = np.flatnonzero(~finite)
-            raise FuzzyCMeansDataError(
-                f"X contains NaN or infinite values in {rows.size} row(s), the first at "
-                f"{rows[:5].tolist()}; impute or drop them before clustering"
-            )
-        return X
 
     def _initial_centres(self, X) -> list[np.ndarray]:
         """The starting centres of each run, drawn from one random generator."""
@@ -486,11 +439,11 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
             centres = np.array(self.init, dtype=np.float64, order="C")
             expected = (self.n_clusters, n_features)
             if centres.shape != expected:
-                raise FuzzyCMeansDataError(
+                raise ClusteringDataError(
                     f"init has shape {centres.shape} but (n_clusters, n_features) is {expected}"
                 )
             if not np.isfinite(centres).all():
-                raise FuzzyCMeansDataError("init contains NaN or infinite values")
+                raise ClusteringDataError("init contains NaN or infinite values")
             if self.n_init != 1:
                 warnings.warn(
                     f"init is an array of centres, so n_init={self.n_init} is replaced by 1",
@@ -536,148 +489,3 @@ def _run(fcm_pass, X, centres, m, tol, max_iter, bounds, memberships):
 # ---------------------------------------------------------------------------------------------
 # Validity indices
 # ---------------------------------------------------------------------------------------------
-
-
-def _check_memberships(u) -> np.ndarray:
-    u = np.asarray(u, dtype=np.float64)
-    if u.ndim != 2 or u.size == 0:
-        raise FuzzyCMeansDataError(
-            f"u must be a non-empty 2-D array (n_samples, n_clusters); got shape {u.shape}"
-        )
-    sums = u.sum(axis=1)
-    if not (np.isfinite(u).all() and u.min() >= 0 and np.allclose(sums, 1.0, atol=1e-6)):
-        raise FuzzyCMeansDataError(
-            "u must hold memberships in [0, 1] with one row per sample summing to 1; row sums "
-            f"range from {sums.min():.6g} to {sums.max():.6g} (scikit-fuzzy's u is "
-            "(n_clusters, n_samples): pass u.T)"
-        )
-    return u
-
-
-def partition_coefficient(u) -> float:
-    """Partition coefficient (Bezdek): ``PC = sum_ij u_ij ** 2 / n``.
-
-    From 1/c (every membership 1/c) to 1 (a hard partition); higher is crisper.
-
-    Parameters
-    ----------
-    u : array-like of shape (n_samples, n_clusters)
-        Memberships; rows sum to 1.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> partition_coefficient([[1.0, 0.0], [0.5, 0.5]])
-    0.75
-    """
-    u = _check_memberships(u)
-    return float(np.sum(u * u) / u.shape[0])
-
-
-def partition_entropy(u) -> float:
-    """Partition entropy (Bezdek): ``PE = -sum_ij u_ij * ln(u_ij) / n``, with ``0 ln 0 = 0``.
-
-    From 0 (a hard partition) to ln(c) (every membership 1/c); lower is crisper.
-
-    Parameters
-    ----------
-    u : array-like of shape (n_samples, n_clusters)
-        Memberships; rows sum to 1.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> round(partition_entropy([[1.0, 0.0], [0.5, 0.5]]), 6)  # ln(2) / 2
-    0.346574
-    """
-    u = _check_memberships(u)
-    positive = u[u > 0]
-    return float(-np.sum(positive * np.log(positive)) / u.shape[0])
-
-
-def modified_partition_coefficient(u) -> float:
-    """Modified partition coefficient (Dave): ``MPC = 1 - c / (c - 1) * (1 - PC)``.
-
-    The partition coefficient rescaled to [0, 1] so that values compare across c.
-
-    Parameters
-    ----------
-    u : array-like of shape (n_samples, n_clusters)
-        Memberships; rows sum to 1; at least 2 clusters.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> modified_partition_coefficient([[1.0, 0.0], [0.5, 0.5]])
-    0.5
-    """
-    u = _check_memberships(u)
-    c = u.shape[1]
-    if c < 2:
-        raise FuzzyCMeansDataError("the modified partition coefficient needs at least 2 clusters")
-    return 1.0 - c / (c - 1) * (1.0 - partition_coefficient(u))
-
-
-def xie_beni(X, u, centres, m=2.0) -> float:
-    """Xie-Beni index: compactness over separation, lower is better.
-
-    ``XB = sum_ij u_ij ** m * ||x_i - v_j|| ** 2 / (n * min_{j != k} ||v_j - v_k|| ** 2)``:
-    the objective ``J_m`` per sample over the squared distance of the two closest centres. Xie
-    and Beni used m = 2. Coinciding centres give ``inf``.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-        The clustered data.
-    u : array-like of shape (n_samples, n_clusters)
-        Memberships; rows sum to 1.
-    centres : array-like of shape (n_clusters, n_features)
-        Cluster centres; at least 2.
-    m : float, default=2.0
-        Exponent of the memberships, the fuzzifier of the clustering.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> X = [[0.0], [1.0], [4.0]]
-    >>> u = [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
-    >>> xie_beni(X, u, [[0.0], [4.0]])  # (0.25 * 1 + 0.25 * 9) / (3 * 16)
-    0.052083...
-    """
-    u = _check_memberships(u)
-    X = np.asarray(X, dtype=np.float64)
-    centres = np.asarray(centres, dtype=np.float64)
-    n_samples, n_clusters = u.shape
-    if X.ndim != 2 or X.shape[0] != n_samples:
-        raise FuzzyCMeansDataError(
-            f"X has shape {X.shape} but u has {n_samples} rows; pass the data that was clustered"
-        )
-    if centres.shape != (n_clusters, X.shape[1]):
-        raise FuzzyCMeansDataError(
-            f"centres have shape {centres.shape}, expected (n_clusters, n_features) = "
-            f"{(n_clusters, X.shape[1])}"
-        )
-    if n_clusters < 2:
-        raise FuzzyCMeansDataError("the Xie-Beni index needs at least 2 clusters")
-    compactness = 0.0
-    for j in range(n_clusters):
-        diff = X - centres[j]
-        compactness += float(np.dot(u[:, j] ** m, np.einsum("ij,ij->i", diff, diff)))
-    gaps = centres[:, None, :] - centres[None, :, :]
-    squared = np.einsum("jkf,jkf->jk", gaps, gaps)[~np.eye(n_clusters, dtype=bool)]
-    separation = float(squared.min())
-    if separation == 0.0:
-        return float("inf")
-    return compactness / (n_samples * separation)

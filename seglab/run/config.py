@@ -12,175 +12,27 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from seglab.cluster.algorithms import ALGORITHMS
+from seglab.cluster.scaling import SCALERS
+from seglab.data.settings import DataConfig
 from seglab.errors import ConfigError
-from seglab.heuristics import HeuristicsConfig
-from seglab.registry import suggest
+from seglab.features.catalogue import resolve_feature_set
+from seglab.features.settings import FeaturesConfig
+from seglab.heuristics.schemes import HeuristicsConfig
+from seglab.settings import Section, check_registered, describe_errors, resolve_path
 
-__all__ = [
-    "CleaningConfig",
-    "ClusteringConfig",
-    "Config",
-    "DataConfig",
-    "DuckDBConfig",
-    "ExperimentsConfig",
-    "FeaturesConfig",
-    "SparkConfig",
-    "SyntheticConfig",
-    "config_from_dict",
-    "load_config",
-]
+__all__ = ["ClusteringConfig", "Config", "ExperimentsConfig", "config_from_dict", "load_config"]
 
-DEFAULT_CACHE = Path(__file__).resolve().parent.parent / "data" / "interim"
-
-CONTRACT_COLUMNS = (
-    "customer_id",
-    "order_date",
-    "amount",
-    "order_id",
-    "quantity",
-    "unit_price",
-    "product_id",
-    "category",
-)
+DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "data" / "interim"
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-def _resolve(value: Path | None, info: ValidationInfo) -> Path | None:
-    base = (info.context or {}).get("base_dir")
-    if value is None or value.is_absolute() or base is None:
-        return value
-    return (Path(base) / value).resolve()
-
-
-class SyntheticConfig(_Section):
-    """Generate the transaction and customer files with `seglab.synth` when they are absent."""
-
-    customers: int = Field(20_000, ge=1)
-    seed: int = 0
-    start: dt.date = dt.date(2024, 11, 1)
-    end: dt.date = dt.date(2026, 10, 31)
-
-
-class CleaningConfig(_Section):
-    """The cleaning policy. Unset values (None) take the preset's default, else the general one.
-
-    Every rule is counted in the cleaning account: rows and revenue it matched and removed.
-    """
-
-    return_prefix: str | None = None
-    """Order ids starting with this mark returns (preset: "C"); "" or unset: negative amounts."""
-    cancellations: Literal["net", "drop"] = "net"
-    """Returns are netted against revenue (and feed the returns features) or dropped."""
-    non_product_codes: tuple[str, ...] | None = None
-    """Product ids that are not products (postage, fees); a trailing * matches a prefix."""
-    drop_non_positive_prices: bool = True
-    drop_duplicates: bool = False
-    """Exact duplicate lines are kept by default (they may be genuine repeated scans)."""
-    logistic_minimum: float = Field(0.0, ge=0)
-    """Orders worth less than this are ignored for every feature (SEGMENTS.md, scheme 1)."""
-
-
-class SparkConfig(_Section):
-    """How to reach Spark when ``data.engine`` is ``spark`` (needs the ``seglab[spark]`` extra).
-
-    seglab joins the running Spark session when there is one (a cluster notebook, spark-submit),
-    else starts one with these settings.
-    """
-
-    master: str = "local[2]"
-    """Spark master URL: ``local[N]``, ``spark://host:7077``, ``yarn``, ``k8s://...``."""
-    app_name: str = "seglab"
-    conf: dict[str, str] = Field(default_factory=dict)
-    """Extra Spark settings, e.g. ``spark.executor.memory: 8g``."""
-
-
-class DuckDBConfig(_Section):
-    """Resources of the embedded DuckDB engine (``data.engine: duckdb``)."""
-
-    memory_limit: str | None = None
-    """Memory DuckDB may use, e.g. ``4GB``; above it, it spills to ``temp_directory``. None:
-    DuckDB's own default, 80 % of the machine's memory."""
-    threads: int | None = Field(None, ge=1)
-    """Threads; None: one per core."""
-    temp_directory: Path | None = None
-    """Where DuckDB spills; None: ``seglab-duckdb`` in the system's temporary folder."""
-
-    _resolve_temp = field_validator("temp_directory")(_resolve)
-
-
-class DataConfig(_Section):
-    """Where the transactions (and optional customer attributes) are and how to read them."""
-
-    transactions: Path
-    """A Parquet, CSV or Excel file, or a folder of Parquet files."""
-    customers: Path | None = None
-    preset: str | None = None
-    columns: dict[str, str] = Field(default_factory=dict)
-    cleaning: CleaningConfig = CleaningConfig()
-    synthetic: SyntheticConfig | None = None
-    engine: Literal["duckdb", "spark"] = "duckdb"
-    """Where the transactions are aggregated into customer features: embedded DuckDB or Spark."""
-    duckdb: DuckDBConfig = DuckDBConfig()
-    spark: SparkConfig = SparkConfig()
-
-    _resolve_paths = field_validator("transactions", "customers")(_resolve)
-
-    @field_validator("columns")
-    @classmethod
-    def _known_contract_names(cls, columns: dict[str, str]) -> dict[str, str]:
-        for name in columns:
-            if name not in CONTRACT_COLUMNS:
-                raise ValueError(
-                    f"'{name}' is not a contract column{suggest(name, list(CONTRACT_COLUMNS))} "
-                    f"Contract columns: {', '.join(CONTRACT_COLUMNS)}"
-                )
-        return columns
-
-
-class FeaturesConfig(_Section):
-    """How customer features are computed, and the analyst's own named feature sets."""
-
-    window_months: int | None = Field(None, ge=1)
-    growth_months: int = Field(6, ge=1)
-    recent_days: int = Field(91, ge=1)
-    sets: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-
-    @field_validator("sets")
-    @classmethod
-    def _known_features(cls, sets: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        from seglab.features import FEATURES
-
-        for name, members in sets.items():
-            if not members:
-                raise ValueError(f"feature set '{name}' is empty; name at least one feature")
-            for member in members:
-                _check_registered(FEATURES, member)
-        return sets
-
-    def options(self):
-        """The computation options as :class:`seglab.features.FeatureOptions`."""
-        from seglab.features import FeatureOptions
-
-        return FeatureOptions(
-            window_months=self.window_months,
-            growth_months=self.growth_months,
-            recent_days=self.recent_days,
-        )
-
-
-class ExperimentsConfig(_Section):
+class ExperimentsConfig(Section):
     """The experiment grid: feature sets x scalings x algorithms x k x seeds."""
 
     feature_sets: tuple[str, ...] = Field(("rfm", "value", "behaviour"), min_length=1)
@@ -213,24 +65,18 @@ class ExperimentsConfig(_Section):
     @field_validator("scalings")
     @classmethod
     def _known_scalers(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from seglab.scaling import SCALERS
-
-        return tuple(_check_registered(SCALERS, name) for name in names)
+        return tuple(check_registered(SCALERS, name) for name in names)
 
     @field_validator("algorithms")
     @classmethod
     def _known_algorithms(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from seglab.cluster import ALGORITHMS
-
-        return tuple(_check_registered(ALGORITHMS, name) for name in names)
+        return tuple(check_registered(ALGORITHMS, name) for name in names)
 
     @field_validator("params")
     @classmethod
     def _params_of_known_algorithms(cls, params: dict) -> dict:
-        from seglab.cluster import ALGORITHMS
-
         for name in params:
-            _check_registered(ALGORITHMS, name)
+            check_registered(ALGORITHMS, name)
         return params
 
     @model_validator(mode="after")
@@ -250,14 +96,14 @@ class ExperimentsConfig(_Section):
         return tuple(range(self.k_min, self.k_max + 1))
 
 
-class SegmentName(_Section):
+class SegmentName(Section):
     """The analyst's name and action for one cluster of the chosen solution."""
 
     name: str = ""
     action: str = ""
 
 
-class ClusteringConfig(_Section):
+class ClusteringConfig(Section):
     """The solution the report shows and how it is interpreted.
 
     With ``choose: vote`` the grid's vote picks it; with ``choose: config`` it is the grid's
@@ -282,27 +128,15 @@ class ClusteringConfig(_Section):
     @field_validator("scaling")
     @classmethod
     def _known_scaler(cls, name: str) -> str:
-        from seglab.scaling import SCALERS
-
-        return _check_registered(SCALERS, name)
+        return check_registered(SCALERS, name)
 
     @field_validator("algorithm")
     @classmethod
     def _known_algorithm(cls, name: str) -> str:
-        from seglab.cluster import ALGORITHMS
-
-        return _check_registered(ALGORITHMS, name)
+        return check_registered(ALGORITHMS, name)
 
 
-def _check_registered(registry, name: str) -> str:
-    try:
-        registry.get(name)
-    except ConfigError as exc:
-        raise ValueError(str(exc)) from None
-    return name
-
-
-class Config(_Section):
+class Config(Section):
     """A whole run: what data, as of when, which analysis, with which seed."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
@@ -317,12 +151,10 @@ class Config(_Section):
     """Folder of regenerable caches (features, fitted solutions); null disables caching."""
     source: Path | None = None
 
-    _resolve_cache = field_validator("cache_dir")(_resolve)
+    _resolve_cache = field_validator("cache_dir")(resolve_path)
 
     @model_validator(mode="after")
     def _known_feature_set(self) -> Config:
-        from seglab.features import resolve_feature_set
-
         named = [("clustering.feature_set", self.clustering.feature_set)]
         named += [("experiments.feature_sets", name) for name in self.experiments.feature_sets]
         for key, name in named:
@@ -343,8 +175,6 @@ class Config(_Section):
     @property
     def clustering_features(self) -> tuple[str, ...]:
         """The features of the clustering's feature set."""
-        from seglab.features import resolve_feature_set
-
         return resolve_feature_set(self.clustering.feature_set, self.features.sets)
 
 
@@ -371,7 +201,7 @@ def config_from_dict(raw: dict[str, Any], *, base_dir: str | Path = ".", source:
     try:
         return Config.model_validate(raw, context={"base_dir": Path(base_dir).resolve()})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, source)) from None
+        raise ConfigError(describe_errors(exc, source, Config)) from None
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
@@ -418,27 +248,3 @@ def _merge(base: dict, overrides: dict) -> dict:
         else:
             merged[key] = value
     return merged
-
-
-def _describe(exc: ValidationError, source: str) -> str:
-    lines = []
-    errors = sorted(exc.errors(), key=lambda err: err["type"] != "extra_forbidden")
-    for err in errors:
-        loc = [str(part) for part in err["loc"]]
-        key = ".".join(loc)
-        if err["type"] == "extra_forbidden":
-            known = _known_keys(loc[:-1])
-            hint = suggest(loc[-1], known)
-            lines.append(f"unknown key '{key}'{hint or '.'} Known keys here: {', '.join(known)}.")
-        elif err["type"] == "missing":
-            lines.append(f"missing required key '{key}'.")
-        else:
-            message = err["msg"].removeprefix("Value error, ")
-            lines.append(f"key '{key}': {message} (got {err.get('input')!r}).")
-    return f"{source}: " + " ".join(lines)
-
-
-def _known_keys(parent: list) -> list[str]:
-    from seglab.heuristics import known_keys  # walks fields, dict values and list items
-
-    return [name for name in known_keys(parent, model=Config) if name != "source"]

@@ -16,19 +16,18 @@ import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import linkage
 
-from seglab import io
-from seglab.cache import Cache, frame_fingerprint, make_key
 from seglab.cluster import fit_many
-from seglab.compare import PairComparison, agreement_table, compare_labelings
-from seglab.config import Config, load_config
-from seglab.embedding import embed
+from seglab.cluster.scaling import FeatureScaler
+from seglab.data import reading as io
+from seglab.data.reading import LoadedData
 from seglab.errors import ConfigError, DataError
-from seglab.evaluate import silhouette_values
+from seglab.evaluate.agreement import PairComparison, agreement_table, compare_labelings
+from seglab.evaluate.indices import silhouette_values
 from seglab.features import compute_features, resolve_feature_set
-from seglab.heuristics import HeuristicsResult, classify
-from seglab.io import LoadedData
-from seglab.migration import Migration, align_labels, tier_moves, transition_counts
-from seglab.profile import (
+from seglab.heuristics import SchemeLabels, classify, transition_counts
+from seglab.interpret.maps import embed
+from seglab.interpret.migration import Migration, align_labels, tier_moves
+from seglab.interpret.profile import (
     Rules,
     boundary_customers,
     distinguishing_features,
@@ -40,7 +39,8 @@ from seglab.profile import (
     surrogate_rules,
     top_items,
 )
-from seglab.scaling import FeatureScaler
+from seglab.run.cache import Cache, frame_fingerprint, make_key
+from seglab.run.config import Config, load_config
 
 __all__ = [
     "SegmentationResult",
@@ -70,7 +70,7 @@ class SegmentationResult:
     data: LoadedData
     customers: pd.DataFrame
     headline: pd.Series
-    heuristics: HeuristicsResult
+    heuristics: SchemeLabels
     experiments: object
     chosen: str
     chosen_by: str
@@ -145,7 +145,7 @@ def run_segmentation(
     -------
     SegmentationResult
     """
-    from seglab.experiment import run_experiments
+    from seglab.run.grid import run_experiments
 
     config = config if isinstance(config, Config) else load_config(config)
     as_of = resolve_as_of(config, as_of)
@@ -191,11 +191,15 @@ def run_segmentation(
         cache = Cache(config.cache_dir)
         data_key = frame_fingerprint(pd.DataFrame(scaled, index=features.index))
         segment_names = names["name"].reindex(clusters.to_numpy()).to_numpy()
+        sample = config.clustering.map_sample
         maps = {
             method: _with_segments(
-                embed(
-                    scaled, method, max_points=config.clustering.map_sample,
-                    random_state=config.seed, cache=cache, data_key=data_key,
+                cache.frame(
+                    "embeddings",
+                    make_key("embedding", data_key, method, sample, config.seed),
+                    lambda method=method: embed(
+                        scaled, method, max_points=sample, random_state=config.seed
+                    ),
                 ),
                 segment_names,
             )
@@ -224,7 +228,7 @@ def run_segmentation(
 
 def choose_solution(config: Config, experiments) -> tuple[str, str]:
     """The solution the report shows: the one the config names, or the vote's best."""
-    from seglab.experiment import solution_id
+    from seglab.run.grid import solution_id
 
     spec = config.clustering
     if spec.choose == "vote":
@@ -241,14 +245,14 @@ def choose_solution(config: Config, experiments) -> tuple[str, str]:
 
 def run_heuristics(
     config: Config | str | Path, *, as_of: str | dt.date | None = None
-) -> tuple[pd.DataFrame, HeuristicsResult]:
+) -> tuple[pd.DataFrame, SchemeLabels]:
     """The customer table (features and attributes) and every configured heuristic scheme.
 
     Returns
     -------
     customers : DataFrame
         One row per customer in scope.
-    schemes : HeuristicsResult
+    schemes : SchemeLabels
         Labels, tags, summaries, warnings and skipped schemes.
     """
     config = config if isinstance(config, Config) else load_config(config)
@@ -285,7 +289,7 @@ def cached_features(
     if features is None:
         if transactions is None:
             transactions = io.load(config.data).transactions
-        features = compute_features(transactions, as_of, options=config.features.options())
+        features = compute_features(transactions, as_of, options=config.features)
         cache.save_frame("features", key, features)
     return features
 
@@ -300,7 +304,7 @@ def customer_table(features: pd.DataFrame, attributes: pd.DataFrame | None) -> p
     return features.join(attributes, how="left")
 
 
-def _compare(customers, clusters, schemes: HeuristicsResult, experiments):
+def _compare(customers, clusters, schemes: SchemeLabels, experiments):
     """The chosen solution against the heuristic schemes (and true_segment when known), and
     the agreement of every recommended solution and scheme with each other."""
     revenue = customers["monetary_total"]
@@ -371,7 +375,7 @@ def _sample_tree(scaled: np.ndarray, seed: int, size: int = 2_000) -> np.ndarray
     return linkage(scaled[rows], "ward")
 
 
-def _segments(clusters, names, memberships, schemes: HeuristicsResult) -> pd.DataFrame:
+def _segments(clusters, names, memberships, schemes: SchemeLabels) -> pd.DataFrame:
     """One row per customer: cluster, its name, memberships, every scheme's label and tags."""
     table = clusters.to_frame("cluster")
     table["cluster_name"] = names["name"].reindex(clusters.to_numpy()).to_numpy()

@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from seglab.errors import ConfigError
+from seglab.heuristics.rules import unknown_column
 from seglab.registry import Registry
-from seglab.rules import unknown_column
 
 __all__ = [
     "DERIVATIONS",

@@ -18,18 +18,11 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from seglab import engine, synth
-from seglab.config import DataConfig
+from seglab.data import engine, synth
+from seglab.data.cleaning import CleaningAccount, CleaningPolicy, clean
+from seglab.data.contract import LINE_KEYS, apply_contract, line_keys, resolve_mapping
+from seglab.data.settings import DataConfig
 from seglab.errors import DataError, SchemaError
-from seglab.schema import (
-    LINE_KEYS,
-    CleaningAccount,
-    CleaningPolicy,
-    apply_contract,
-    clean,
-    line_keys,
-    resolve_mapping,
-)
 
 __all__ = ["LoadedData", "ensure_synthetic", "fingerprint", "load", "load_customers", "read_table"]
 

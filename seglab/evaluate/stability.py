@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
+from seglab.checks import check_int, check_labels, check_matrix, check_solution
 from seglab.errors import ConfigError
-from seglab.evaluate import _check_features, _check_int, _check_labels, _check_solution
 
 __all__ = ["BootstrapStability", "SeedStability", "bootstrap_stability", "seed_stability"]
 
@@ -188,17 +188,17 @@ def bootstrap_stability(
     -------
     BootstrapStability
     """
-    n_boot = _check_int("n_boot", n_boot, 1)
-    seed = _check_int("random_state", random_state, 0)
+    n_boot = check_int("n_boot", n_boot, 1)
+    seed = check_int("random_state", random_state, 0)
     if not callable(fit_predict):
         raise ConfigError(f"fit_predict must be callable, X_sample -> labels; got {fit_predict!r}")
-    values, classes, codes = _check_solution(X, labels)
+    values, classes, codes = check_solution(X, labels)
     n, k = values.shape[0], len(classes)
     rng = np.random.default_rng(seed)
     jaccard = np.empty((n_boot, k))
     for b in range(n_boot):
         rows = rng.integers(0, n, size=n)
-        refit = _check_labels(fit_predict(values[rows]), n, what="fit_predict's labels")[1]
+        refit = check_labels(fit_predict(values[rows]), n, what="fit_predict's labels")[1]
         customers, first = np.unique(rows, return_index=True)
         jaccard[b] = _best_jaccard(codes[customers], k, refit[first])
     return BootstrapStability(
@@ -237,13 +237,13 @@ def seed_stability(
         raise ConfigError(wrong)
     chosen = tuple(range(seeds)) if isinstance(seeds, Integral) else tuple(seeds)
     for seed in chosen:
-        _check_int("each seed", seed, 0)
+        check_int("each seed", seed, 0)
     if len(chosen) < 2 or len(set(chosen)) != len(chosen):
         raise ConfigError(wrong)
-    values = _check_features(X)
+    values = check_matrix(X)
     n = values.shape[0]
     labellings = [
-        _check_labels(fit_predict(values, seed), n, what=f"fit_predict's labels (seed {seed})")[1]
+        check_labels(fit_predict(values, seed), n, what=f"fit_predict's labels (seed {seed})")[1]
         for seed in chosen
     ]
     ari = np.eye(len(chosen))

@@ -63,6 +63,14 @@ class Cache:
         if path is not None:
             _atomic(path, lambda tmp: frame.to_parquet(tmp))
 
+    def frame(self, kind: str, key: str, compute) -> pd.DataFrame:
+        """The cached frame under (`kind`, `key`), or ``compute()`` stored there first."""
+        stored = self.load_frame(kind, key)
+        if stored is None:
+            stored = compute()
+            self.save_frame(kind, key, stored)
+        return stored
+
     def load_arrays(self, kind: str, key: str) -> dict[str, Any] | None:
         """The cached arrays and their ``meta`` dict, or None."""
         path = self._path(kind, key, ".npz")

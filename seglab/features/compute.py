@@ -2,7 +2,7 @@
 
 Every feature is registered with a one-line definition, a unit and the dimension it describes;
 named feature sets pick columns for clustering. The computation is lazy Ibis over the cleaned
-transactions (read straight from Parquet or CSV by :mod:`seglab.io`), so a log larger than
+transactions (read straight from Parquet or CSV by :mod:`seglab.data.reading`), so a log larger than
 memory works; only the customer table is materialised.
 
 Conventions, shared by every feature: a customer is in scope when they have at least one purchase
@@ -21,25 +21,17 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from seglab.errors import ConfigError, DataError, SeglabWarning
-from seglab.registry import Registry
+from seglab.features.catalogue import FEATURES
+from seglab.features.settings import FeaturesConfig
 
-__all__ = [
-    "DEFAULT_FEATURE_SETS",
-    "FEATURES",
-    "Feature",
-    "FeatureOptions",
-    "compute_features",
-    "describe_features",
-    "resolve_feature_set",
-]
+__all__ = ["compute_features"]
 
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
 _EVERYONE = "_customers_with_any_line"
@@ -48,209 +40,12 @@ _EVERYONE = "_customers_with_any_line"
 MONEY = ibis.dtype("decimal(38, 6)")
 
 
-@dataclass(frozen=True)
-class Feature:
-    """A named customer feature: what it means, its unit, its dimension, the columns it needs."""
-
-    name: str
-    definition: str
-    unit: str
-    dimension: str
-    needs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class FeatureOptions:
-    """How features are computed: look-back window and the periods of the trend features.
-
-    Parameters
-    ----------
-    window_months : int, optional
-        Only transactions in the last `window_months` months up to ``as_of`` count; all history
-        when None.
-    growth_months : int
-        Length of the two periods compared by ``revenue_growth``.
-    recent_days : int
-        Length of the recent period of ``revenue_last_quarter`` and ``orders_last_quarter``.
-    """
-
-    window_months: int | None = None
-    growth_months: int = 6
-    recent_days: int = 91
-
-
-FEATURES: Registry[Feature] = Registry("feature")
-for _feature in (
-    Feature("recency_days", "days from the last purchase to as_of", "days", "recency"),
-    Feature(
-        "frequency",
-        "number of orders: distinct order ids, or distinct purchase days without order ids",
-        "orders",
-        "frequency",
-    ),
-    Feature("frequency_days", "number of distinct purchase days", "days", "frequency"),
-    Feature("monetary_total", "net revenue: purchases minus returns", "currency", "monetary"),
-    Feature(
-        "monetary_mean", "average order value: monetary_total / frequency", "currency", "monetary"
-    ),
-    Feature("tenure_days", "days from the first purchase to as_of", "days", "tenure"),
-    Feature(
-        "orders_per_month",
-        "frequency per month of tenure (tenure counted as at least one month)",
-        "orders / month",
-        "frequency",
-    ),
-    Feature("active_months", "calendar months with a purchase", "months", "regularity"),
-    Feature(
-        "interpurchase_mean_days",
-        "mean gap between consecutive purchase days (tenure_days with one purchase day)",
-        "days",
-        "regularity",
-    ),
-    Feature(
-        "interpurchase_median_days",
-        "median gap between consecutive purchase days (tenure_days with one purchase day)",
-        "days",
-        "regularity",
-    ),
-    Feature(
-        "interpurchase_cv",
-        "population std / mean of the gaps between purchase days (0 with fewer than two gaps)",
-        "ratio",
-        "regularity",
-    ),
-    Feature(
-        "revenue_cv",
-        "coefficient of variation of purchase revenue per calendar month, from the first "
-        "purchase month to as_of's month, months without purchases counting as zero",
-        "ratio",
-        "regularity",
-    ),
-    Feature(
-        "revenue_last_period",
-        "purchase revenue in the last growth period (growth_months) up to as_of",
-        "currency",
-        "trend",
-    ),
-    Feature(
-        "revenue_previous_period",
-        "purchase revenue in the growth period before the last one",
-        "currency",
-        "trend",
-    ),
-    Feature(
-        "revenue_growth",
-        "symmetric growth (last - previous) / mean(last, previous) of the two periods' revenue; "
-        "in [-2, 2], 0 when both are zero",
-        "ratio",
-        "trend",
-    ),
-    Feature(
-        "revenue_last_quarter",
-        "purchase revenue in the last recent_days (default 91) days up to as_of",
-        "currency",
-        "trend",
-    ),
-    Feature(
-        "orders_last_quarter",
-        "orders in the last recent_days (default 91) days up to as_of",
-        "orders",
-        "trend",
-    ),
-    Feature(
-        "revenue_share",
-        "monetary_total / total monetary_total of all customers in scope",
-        "share",
-        "monetary",
-    ),
-    Feature("product_breadth", "distinct products bought", "products", "breadth", ("product_id",)),
-    Feature(
-        "category_breadth", "distinct categories bought", "categories", "breadth", ("category",)
-    ),
-    Feature("returns_rate", "returned revenue / gross purchase revenue", "share", "returns"),
-    Feature(
-        "returned_orders",
-        "return (cancellation) orders: distinct order ids, or days without order ids",
-        "orders",
-        "returns",
-    ),
-    Feature(
-        "btyd_frequency",
-        "buy-till-you-die frequency: repeat purchase days (distinct purchase days - 1)",
-        "days",
-        "frequency",
-    ),
-    Feature(
-        "btyd_recency",
-        "buy-till-you-die recency: days from the first to the last purchase",
-        "days",
-        "recency",
-    ),
-    Feature(
-        "btyd_T", "buy-till-you-die age: days from the first purchase to as_of", "days", "tenure"
-    ),
-    Feature(
-        "btyd_monetary",
-        "buy-till-you-die monetary value: mean revenue of repeat purchase days (0 without any)",
-        "currency",
-        "monetary",
-    ),
-):
-    FEATURES.register(_feature.name, _feature)
-
-DEFAULT_FEATURE_SETS: dict[str, tuple[str, ...]] = {
-    "rfm": ("recency_days", "frequency", "monetary_total"),
-    "value": ("recency_days", "frequency", "monetary_total", "monetary_mean", "tenure_days"),
-    "behaviour": (
-        "orders_per_month",
-        "interpurchase_median_days",
-        "interpurchase_cv",
-        "monetary_mean",
-        "product_breadth",
-        "returns_rate",
-    ),
-    "trend": ("recency_days", "revenue_growth", "revenue_cv", "active_months"),
-    "full": tuple(FEATURES.names()),
-}
-
-
-def resolve_feature_set(name: str, extra_sets: dict[str, Sequence[str]] | None = None) -> tuple:
-    """The features of the set called `name`, from the defaults or the config's extra sets.
-
-    >>> resolve_feature_set("rfm")
-    ('recency_days', 'frequency', 'monetary_total')
-    """
-    sets = {**DEFAULT_FEATURE_SETS, **{k: tuple(v) for k, v in (extra_sets or {}).items()}}
-    registry: Registry[tuple[str, ...]] = Registry("feature set")
-    for set_name, members in sets.items():
-        registry.register(set_name, members)
-    return registry.get(name)
-
-
-def describe_features(names: Iterable[str] | None = None) -> pd.DataFrame:
-    """Definitions of the named features (all by default): dimension, unit, definition.
-
-    >>> describe_features(["recency_days"]).loc["recency_days", "unit"]
-    'days'
-    """
-    names = list(names) if names is not None else FEATURES.names()
-    rows = [FEATURES.get(name) for name in names]
-    return pd.DataFrame(
-        {
-            "dimension": [f.dimension for f in rows],
-            "unit": [f.unit for f in rows],
-            "definition": [f.definition for f in rows],
-        },
-        index=pd.Index(names, name="feature"),
-    )
-
-
 def compute_features(
     transactions: ir.Table | pd.DataFrame,
     as_of: dt.date,
     names: Iterable[str] | None = None,
     *,
-    options: FeatureOptions = FeatureOptions(),
+    options: FeaturesConfig | None = None,
 ) -> pd.DataFrame:
     """Compute customer features from clean transactions on or before `as_of`.
 
@@ -263,14 +58,15 @@ def compute_features(
         The report date; later transactions are ignored, the whole of this day counts.
     names : iterable of str, optional
         Features to return, in this order; every feature the data supports by default.
-    options : FeatureOptions
-        Look-back window and trend periods.
+    options : FeaturesConfig, optional
+        Look-back window and trend periods; the defaults when None.
 
     Returns
     -------
     DataFrame
         One row per customer in scope, indexed by ``customer_id`` (sorted), float64 columns.
     """
+    options = options or FeaturesConfig()
     table = transactions if isinstance(transactions, ir.Table) else ibis.memtable(transactions)
     columns = set(table.columns)
     names = _check_names(names, columns)
@@ -301,7 +97,7 @@ def _check_names(names: Iterable[str] | None, columns: set[str]) -> list[str]:
     return names
 
 
-def _in_window(table: ir.Table, as_of: dt.date, options: FeatureOptions) -> ir.Table:
+def _in_window(table: ir.Table, as_of: dt.date, options: FeaturesConfig) -> ir.Table:
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     condition = table.order_date < end
     if options.window_months is not None:
@@ -310,7 +106,7 @@ def _in_window(table: ir.Table, as_of: dt.date, options: FeatureOptions) -> ir.T
     return table.filter(condition)
 
 
-def _empty_message(table: ir.Table, as_of: dt.date, options: FeatureOptions) -> str:
+def _empty_message(table: ir.Table, as_of: dt.date, options: FeaturesConfig) -> str:
     first = table.order_date.min().to_pandas()
     if pd.isna(first):
         return "there are no purchases at all; check the data and the cleaning account"
@@ -350,7 +146,7 @@ _INTERMEDIATES = {
 
 
 def _aggregate(
-    table: ir.Table, as_of: dt.date, options: FeatureOptions, names: list[str]
+    table: ir.Table, as_of: dt.date, options: FeaturesConfig, names: list[str]
 ) -> ir.Table:
     """The requested features as one lazy Ibis table, one row per customer with a purchase."""
     columns = set(table.columns)
@@ -419,7 +215,7 @@ def _aggregate(
 
 
 def _orders(
-    purchases: ir.Table, as_of: dt.date, options: FeatureOptions, order_key: str, columns: set
+    purchases: ir.Table, as_of: dt.date, options: FeaturesConfig, order_key: str, columns: set
 ) -> ir.Table:
     """Per-customer order counts, period revenues and breadth."""
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())

@@ -18,7 +18,7 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 
-from seglab.config import DataConfig, SparkConfig
+from seglab.data.settings import DataConfig, SparkConfig
 from seglab.errors import ConfigError
 
 __all__ = ["SPARK_DEFAULTS", "connect", "keep", "spark_session"]

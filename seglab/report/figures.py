@@ -145,7 +145,7 @@ def agreement_heatmap(
     Parameters
     ----------
     matrix : DataFrame
-        As returned by ``seglab.compare.agreement_matrix``: rows are the left labelings.
+        As returned by ``seglab.evaluate.agreement.agreement_matrix``: rows are the left labelings.
     measure : str
         Name of the measure, shown in the colour bar's label and the default title.
     title : str, optional

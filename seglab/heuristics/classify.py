@@ -1,415 +1,46 @@
-"""Heuristic segment schemes: rule tables kept as data, run over one customer table.
+"""Run the schemes over one customer table: one label per customer per scheme, plain tables.
 
-A scheme is data (:class:`SchemeSpec`): named parameters (thresholds), the derived columns it
-needs first (:mod:`seglab.derived`), an ordered list of segments, each a name, a condition
-(:mod:`seglab.rules`), a description and an optional action, and a fallback label. The first
-segment whose condition holds wins; customers no rule places get the fallback, so every customer
-in scope gets exactly one label per scheme. Tag schemes (``kind: tags``) are the exception: every
-tag whose condition holds applies, any number per customer.
-
-The default schemes (every scheme of SEGMENTS.md) ship in ``seglab/schemes.yaml``. A run's
-:class:`HeuristicsConfig` picks them (``schemes``), drops some (``drop``), overrides thresholds
-(``params``), adds schemes written in YAML only (``add``) and names where the flags come from
-(``flags``). :func:`classify` runs them all and returns plain tables.
-
-Input contract
---------------
-One customer table: a DataFrame indexed by ``customer_id``, one row per customer in scope, with
-the feature columns of :mod:`seglab.features` (float64, as of the report date) and any attribute
-columns. Revenue is ``monetary_total``; it must be present. Conditions name columns directly.
-
-Policies
---------
-- Order: first match wins, in the order the segments are written; summaries list segments in
-  that order, then the fallback, empty segments included with 0 customers.
-- Missing values: a condition that compares a missing value does not match (see
-  :mod:`seglab.rules`), so the customer falls through to later segments or the fallback.
-- One namespace: a scheme's parameter names, its derived columns and the table's columns must
-  not overlap; an overlap is a ConfigError naming the name.
-- Absent columns: a default scheme that needs a column the table does not have (``age`` on data
-  without demographics) is skipped and reported in ``skipped`` with the reason; the rest of the
-  run goes on. A scheme the analyst asked for explicitly (listed under ``schemes:`` or added
-  under ``add:``) raises :class:`~seglab.rules.UnknownColumnError` instead, naming the column,
-  suggesting the nearest and listing the known ones.
-- Flags: ``blacklist``, ``competitor_customer`` and ``occasional`` are always columns when the
-  rules run: from the source configured under ``flags``, else from an attribute column of that
-  name, else False for everyone (reported in ``flags``). Ids in a flag file that are not
-  customers in scope are counted and reported, not an error.
-- Warnings are data: a segment under 2 % or over 50 % of customers, more than 12 non-empty
-  segments, and for ABC the share of customers making 80 % of revenue outside 15-25 %.
-- Deterministic: no randomness; ties are broken by ``customer_id``.
-
-Scheme 1 note: orders below the "logistic minimum" order value are removed upstream by the
-loader's cleaning policy, so they count neither towards turnover nor frequency here.
+The first segment whose condition holds wins; customers no rule places get the fallback, so
+every customer in scope gets exactly one label per scheme. Tag schemes apply every tag whose
+condition holds. Summaries, warnings and skipped schemes are data, for reports and tests.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainValidator,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
 
-from seglab.derived import DERIVATIONS
 from seglab.errors import ConfigError, DataError, SchemaError
+from seglab.heuristics.derived import DERIVATIONS
+from seglab.heuristics.rules import UnknownColumnError, parse_condition, unknown_column
+from seglab.heuristics.schemes import (
+    DEFAULT_FLAGS,
+    REVENUE,
+    FlagSource,
+    HeuristicsConfig,
+    SchemeSpec,
+    as_heuristics_config,
+    resolve_schemes,
+)
 from seglab.registry import suggest
-from seglab.rules import FUNCTIONS, UnknownColumnError, parse_condition, unknown_column
 
-__all__ = [
-    "DEFAULT_FLAGS",
-    "REVENUE",
-    "DeriveSpec",
-    "FlagSource",
-    "HeuristicsConfig",
-    "HeuristicsResult",
-    "SchemeSpec",
-    "SegmentSpec",
-    "attach_flags",
-    "classify",
-    "default_schemes",
-    "known_keys",
-    "migration",
-    "read_id_list",
-    "resolve_schemes",
-    "rules_table",
-]
+__all__ = ["SchemeLabels", "attach_flags", "classify", "read_id_list", "transition_counts"]
 
 logger = logging.getLogger(__name__)
 
-REVENUE = "monetary_total"
-"""The revenue column: summaries' revenue and revenue share, conservation to the cent."""
-
-DEFAULT_FLAGS = ("blacklist", "competitor_customer", "occasional")
-"""Flags that always exist as boolean columns when the rules run."""
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SCHEME_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
 _TRUE = {"true", "yes", "y", "t", "1", "x"}
 _FALSE = {"false", "no", "n", "f", "0", ""}
 
 
-def _param_value(value: Any) -> Any:
-    scalar = (bool, int, float, str)
-    if isinstance(value, scalar):
-        return value
-    if isinstance(value, list | tuple) and all(isinstance(v, scalar) for v in value):
-        return list(value)
-    raise ValueError(
-        f"a parameter is a number, a text, true/false or a list of those, got {value!r}"
-    )
-
-
-ParamValue = Annotated[Any, PlainValidator(_param_value)]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _value_error(exc: ConfigError) -> ValueError:
-    return ValueError(str(exc))
-
-
-class SegmentSpec(_Frozen):
-    """One row of a rule table.
-
-    Parameters
-    ----------
-    name : str
-        The label customers get.
-    when : str
-        The condition (see :mod:`seglab.rules`); parsed and checked when the spec is built.
-    description : str
-        What the segment is, in business words.
-    action : str, optional
-        The business action attached (discount, payment terms, contact policy).
-    """
-
-    name: str = Field(min_length=1)
-    when: str
-    description: str = ""
-    action: str | None = None
-
-    @field_validator("when")
-    @classmethod
-    def _parses(cls, text: str) -> str:
-        try:
-            parse_condition(text)
-        except ConfigError as exc:
-            raise _value_error(exc) from None
-        return text
-
-
-class DeriveSpec(_Frozen):
-    """A derived column step: a registered derivation and its arguments.
-
-    Parameters
-    ----------
-    use : str
-        Name in :data:`seglab.derived.DERIVATIONS`.
-    args : dict
-        Keyword arguments. A string value ``"$name"`` stands for the scheme's parameter
-        ``name``, so a threshold used by a derivation is overridden like any other.
-    """
-
-    use: str
-    args: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _known_derivation(self) -> DeriveSpec:
-        try:
-            derivation = DERIVATIONS.get(self.use)
-        except ConfigError as exc:
-            raise _value_error(exc) from None
-        accepted = derivation.parameters()
-        for arg in self.args:
-            if arg not in accepted:
-                raise ValueError(
-                    f"derivation '{self.use}' has no argument '{arg}'"
-                    f"{suggest(arg, list(accepted)) or '.'} Arguments: {', '.join(accepted)}."
-                )
-        required = [k for k, p in accepted.items() if p.default is p.empty]
-        missing = [k for k in required if k not in self.args]
-        if missing:
-            raise ValueError(f"derivation '{self.use}' needs the argument(s) {', '.join(missing)}")
-        return self
-
-
-class WarnSpec(_Frozen):
-    """When a scheme's segments are reported as too small, too large or too many."""
-
-    min_share: float = Field(0.02, ge=0, le=1)
-    max_share: float = Field(0.5, ge=0, le=1)
-    max_segments: int = Field(12, ge=1)
-
-
-class ConcentrationSpec(_Frozen):
-    """The healthy range of the share of customers in `segment` (ABC: A should be 15-25 %)."""
-
-    segment: str
-    min_share: float = Field(0.15, ge=0, le=1)
-    max_share: float = Field(0.25, ge=0, le=1)
-
-
-class SchemeSpec(_Frozen):
-    """A heuristic scheme as data.
-
-    Parameters
-    ----------
-    title : str
-        One or two sentences: what the scheme is and where it comes from.
-    kind : {"labels", "tags"}
-        ``labels``: one label per customer, first match wins. ``tags``: every matching segment
-        applies (any number per customer); ``fallback`` names the customers with no tag.
-    params : dict
-        Named thresholds (numbers, texts, booleans or lists), referenced by name in conditions.
-    derive : list of DeriveSpec
-        Derived columns computed, in order, before the rules run.
-    segments : list of SegmentSpec
-        The rule table.
-    label_from : str, optional
-        Instead of segments: the label is the value of this column (geography). Missing values
-        get the fallback; the summary lists values by number of customers, descending.
-    fallback : str
-        Label of customers no rule places.
-    fallback_description : str
-        Description of the fallback row.
-    concentration : ConcentrationSpec, optional
-        Warn when this segment's share of customers is outside the range.
-    warn : WarnSpec
-        Thresholds of the size warnings.
-    """
-
-    title: str = ""
-    kind: Literal["labels", "tags"] = "labels"
-    params: dict[str, ParamValue] = Field(default_factory=dict)
-    derive: tuple[DeriveSpec, ...] = ()
-    segments: tuple[SegmentSpec, ...] = ()
-    label_from: str | None = None
-    fallback: str = Field("unclassified", min_length=1)
-    fallback_description: str = "matched none of the rules"
-    concentration: ConcentrationSpec | None = None
-    warn: WarnSpec = WarnSpec()
-
-    @field_validator("params")
-    @classmethod
-    def _param_names(cls, params: dict[str, ParamValue]) -> dict[str, ParamValue]:
-        for name in params:
-            if not _IDENTIFIER.match(name) or name.startswith("__") or name in FUNCTIONS:
-                raise ValueError(
-                    f"parameter name '{name}' must be an identifier (letters, digits, _), "
-                    f"not start with '__' and not be one of {', '.join(FUNCTIONS)}"
-                )
-        return params
-
-    @model_validator(mode="after")
-    def _consistent(self) -> SchemeSpec:
-        names = [segment.name for segment in self.segments]
-        if self.kind == "tags" and (self.label_from or self.concentration):
-            raise ValueError("a tags scheme has segments only (no label_from, no concentration)")
-        if bool(self.segments) == bool(self.label_from):
-            raise ValueError("give either segments (a rule table) or label_from (a column)")
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"segment names must be unique; repeated: {', '.join(duplicates)}")
-        if self.fallback in names:
-            raise ValueError(f"the fallback '{self.fallback}' is also a segment name")
-        for step in self.derive:
-            for arg, value in step.args.items():
-                if (
-                    isinstance(value, str)
-                    and value.startswith("$")
-                    and value[1:] not in self.params
-                ):
-                    raise ValueError(
-                        f"derivation '{step.use}' argument '{arg}' refers to {value}, which is not "
-                        f"a parameter{suggest(value[1:], list(self.params)) or '.'} "
-                        f"Parameters: {', '.join(self.params) or 'none'}."
-                    )
-        if self.concentration and self.concentration.segment not in names:
-            raise ValueError(f"concentration names '{self.concentration.segment}', not a segment")
-        return self
-
-
-class _Catalogue(_Frozen):
-    version: Literal[1]
-    schemes: dict[str, SchemeSpec]
-
-
-class FlagSource(_Frozen):
-    """Where a flag comes from: an attribute column, or a file listing customer ids.
-
-    Exactly one of `column` and `file`. A file holds one customer_id per line (blank lines and
-    lines starting with ``#`` ignored; a first line ``customer_id`` is a header), or is a CSV
-    (``.csv``) with a ``customer_id`` column. A relative path resolves against the folder of the
-    config file. A column is read as true/false: booleans, numbers (non-zero is true) or texts
-    (true/yes/y/t/1/x and false/no/n/f/0/empty); missing is false.
-    """
-
-    column: str | None = None
-    file: Path | None = None
-
-    @field_validator("file")
-    @classmethod
-    def _resolve(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        base = (info.context or {}).get("base_dir")
-        if value is None or value.is_absolute() or base is None:
-            return value
-        return (Path(base) / value).resolve()
-
-    @model_validator(mode="after")
-    def _one_source(self) -> FlagSource:
-        if (self.column is None) == (self.file is None):
-            raise ValueError("give exactly one of 'column' or 'file'")
-        return self
-
-
-class HeuristicsConfig(_Frozen):
-    """Which heuristic schemes run and how: the ``heuristics:`` section of a run config.
-
-    Parameters
-    ----------
-    schemes : list of str, optional
-        The default schemes to run, in this order; all of them when omitted. A scheme named
-        here is explicit: a column it needs that the table lacks is an error, not a skip.
-    drop : list of str
-        Schemes not to run.
-    params : dict
-        ``{scheme: {param: value}}`` threshold overrides; the value must be of the same kind
-        (number, text, true/false, list) as the default.
-    add : dict
-        ``{name: scheme}`` new schemes, written like the defaults in ``schemes.yaml``.
-    flags : dict
-        ``{flag: {column: name}}`` or ``{flag: {file: path}}``; see :class:`FlagSource`.
-
-    Examples
-    --------
-    >>> cfg = HeuristicsConfig(params={"abc": {"a_share": 0.7}}, drop=["rfm_bins"])
-    >>> resolve_schemes(cfg)["abc"].params["a_share"]
-    0.7
-    """
-
-    schemes: tuple[str, ...] | None = None
-    drop: tuple[str, ...] = ()
-    params: dict[str, dict[str, ParamValue]] = Field(default_factory=dict)
-    add: dict[str, SchemeSpec] = Field(default_factory=dict)
-    flags: dict[str, FlagSource] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _known_names(self) -> HeuristicsConfig:
-        defaults = default_schemes()
-        for name in self.add:
-            if name in defaults:
-                raise ValueError(
-                    f"add: '{name}' is a default scheme; change its thresholds under params, "
-                    "or drop it and add yours under another name"
-                )
-            if not re.match(_SCHEME_NAME, name):
-                raise ValueError(f"add: scheme name '{name}' must be an identifier")
-        known = [*defaults, *self.add]
-        for key, names in (
-            ("schemes", self.schemes or ()),
-            ("drop", self.drop),
-            ("params", self.params),
-        ):
-            for name in names:
-                if name not in known:
-                    raise ValueError(
-                        f"{key}: unknown scheme '{name}'{suggest(name, known) or '.'} "
-                        f"Known: {', '.join(known)}."
-                    )
-        for scheme, overrides in self.params.items():
-            spec = defaults.get(scheme) or self.add[scheme]
-            for param, value in overrides.items():
-                if param not in spec.params:
-                    raise ValueError(
-                        f"params.{scheme}: unknown parameter '{param}'"
-                        f"{suggest(param, list(spec.params)) or '.'} "
-                        f"Parameters: {', '.join(spec.params) or 'none'}."
-                    )
-                default = spec.params[param]
-                if _kind(value) != _kind(default):
-                    raise ValueError(
-                        f"params.{scheme}.{param}: expected {_kind(default)} like {default!r}, "
-                        f"got {value!r}"
-                    )
-        for flag in self.flags:
-            if not _IDENTIFIER.match(flag) or flag.startswith("__"):
-                raise ValueError(f"flags: '{flag}' must be an identifier (it becomes a column)")
-        return self
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    return "a list"
-
-
 @dataclass(frozen=True)
-class HeuristicsResult:
+class SchemeLabels:
     """What :func:`classify` computed, as plain tables.
 
     Attributes
@@ -473,161 +104,6 @@ _WARNING_COLUMNS = ["scheme", "segment", "kind", "message"]
 
 
 @functools.cache
-def _load_defaults() -> _Catalogue:
-    text = files("seglab").joinpath("schemes.yaml").read_text(encoding="utf-8")
-    try:
-        return _Catalogue.model_validate(yaml.safe_load(text))
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc, "seglab/schemes.yaml")) from None
-
-
-def default_schemes() -> dict[str, SchemeSpec]:
-    """The default schemes shipped in ``seglab/schemes.yaml``, by name, in file order.
-
-    Examples
-    --------
-    >>> list(default_schemes())[:3]
-    ['frequency_tiers', 'prospect_tiers', 'abc']
-    """
-    return dict(_load_defaults().schemes)
-
-
-def _as_config(config: HeuristicsConfig | Mapping[str, Any] | None) -> HeuristicsConfig:
-    if config is None:
-        return HeuristicsConfig()
-    if isinstance(config, HeuristicsConfig):
-        return config
-    if not isinstance(config, Mapping):
-        raise ConfigError(f"heuristics: expected a mapping, got {type(config).__name__}")
-    try:
-        return HeuristicsConfig.model_validate(dict(config))
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc, "heuristics")) from None
-
-
-def _describe(exc: ValidationError, source: str) -> str:
-    """One line per pydantic error; an unknown key suggests the nearest known one."""
-    lines = []
-    for err in exc.errors():
-        loc = list(err["loc"])
-        key = ".".join(str(part) for part in loc)
-        where = f"{source}.{key}" if key else source
-        if err["type"] == "extra_forbidden":
-            known = known_keys(loc[:-1])
-            hint = suggest(str(loc[-1]), known)
-            lines.append(f"{where}: unknown key{hint or '.'} Known keys here: {', '.join(known)}.")
-        else:
-            lines.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-    return " ".join(lines)
-
-
-def known_keys(loc: list[str | int], model: type[BaseModel] | None = None) -> list[str]:
-    """The keys allowed at `loc` (a pydantic error location) inside `model`.
-
-    Walks through fields, dict values (``add: {name: scheme}``) and list items, so that an
-    unknown key deep inside an added scheme can be answered with the keys allowed there. The
-    run config can use it for its ``heuristics`` section.
-
-    Examples
-    --------
-    >>> known_keys(["add", "my_scheme", "segments", 0])
-    ['name', 'when', 'description', 'action']
-    """
-    current: Any = model or HeuristicsConfig
-    for part in loc:
-        current = _step(current, part)
-    found = _as_model(current)
-    return list(found.model_fields) if found else []
-
-
-def _as_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ():
-        if _as_model(arg):
-            return _as_model(arg)
-    return None
-
-
-def _step(annotation: Any, part: str | int) -> Any:
-    model = _as_model(annotation)
-    if model is not None:
-        field = model.model_fields.get(str(part))
-        return field.annotation if field else None
-    origin, args = get_origin(annotation), get_args(annotation)
-    if origin in (Union, UnionType):
-        containers = [a for a in args if get_origin(a) in (dict, list, tuple)]
-        return _step(containers[0], part) if containers else None
-    if origin is dict:
-        return args[1]
-    if origin in (list, tuple):
-        return args[0]
-    return None
-
-
-def resolve_schemes(
-    config: HeuristicsConfig | Mapping[str, Any] | None = None,
-) -> dict[str, SchemeSpec]:
-    """The schemes a config runs, in order, with its parameter overrides applied.
-
-    Parameters
-    ----------
-    config : HeuristicsConfig or mapping, optional
-        The ``heuristics`` section; all defaults when omitted.
-
-    Returns
-    -------
-    dict of str to SchemeSpec
-        The chosen defaults (in the order of ``schemes``, else file order) minus ``drop``,
-        then the added schemes.
-
-    Examples
-    --------
-    >>> list(resolve_schemes({"schemes": ["abc", "xyz"], "drop": ["xyz"]}))
-    ['abc']
-    """
-    config = _as_config(config)
-    defaults = default_schemes()
-    names = list(config.schemes) if config.schemes is not None else list(defaults)
-    chosen = {name: defaults[name] for name in names if name in defaults}
-    chosen.update(config.add)
-    for name in config.drop:
-        chosen.pop(name, None)
-    for name, overrides in config.params.items():
-        if name in chosen:
-            spec = chosen[name]
-            chosen[name] = spec.model_copy(update={"params": {**spec.params, **overrides}})
-    seen: dict[str, str] = {}
-    for name, spec in chosen.items():
-        if spec.kind != "tags":
-            continue
-        for segment in spec.segments:
-            if segment.name in seen:
-                raise ConfigError(
-                    f"tag '{segment.name}' is defined by both '{seen[segment.name]}' and '{name}'; "
-                    "tag names become columns and must be unique"
-                )
-            seen[segment.name] = name
-    return chosen
-
-
-def rules_table(scheme: SchemeSpec) -> pd.DataFrame:
-    """A scheme's rule table for display: ``segment``, ``condition``, ``description``, ``action``.
-
-    The fallback is the last row, with condition ``(otherwise)``.
-
-    Examples
-    --------
-    >>> rules_table(default_schemes()["lifecycle"])["segment"].tolist()
-    ['active', 'inactive', 'sleeping', 'closed', 'unclassified']
-    """
-    rows = [(s.name, s.when, s.description, s.action) for s in scheme.segments]
-    if scheme.label_from:
-        rows.append((f"<{scheme.label_from}>", f"value of {scheme.label_from}", "", None))
-    rows.append((scheme.fallback, "(otherwise)", scheme.fallback_description, None))
-    return pd.DataFrame(rows, columns=["segment", "condition", "description", "action"])
-
-
 def read_id_list(path: str | Path) -> list[str]:
     """Customer ids listed in a file, as text, in file order, without duplicates.
 
@@ -787,7 +263,7 @@ class _Outcome:
 
 def classify(
     customers: pd.DataFrame, config: HeuristicsConfig | Mapping[str, Any] | None = None
-) -> HeuristicsResult:
+) -> SchemeLabels:
     """Run the heuristic schemes over the customer table.
 
     Parameters
@@ -799,7 +275,7 @@ def classify(
 
     Returns
     -------
-    HeuristicsResult
+    SchemeLabels
 
     Raises
     ------
@@ -824,7 +300,7 @@ def classify(
     c3            B  sleeping
     c4            C    closed
     """
-    config = _as_config(config)
+    config = as_heuristics_config(config)
     table = _check_table(customers)
     schemes = resolve_schemes(config)
     explicit = set(config.schemes or ()) | set(config.add)
@@ -1082,7 +558,7 @@ def _assemble(
     outcomes: dict[str, _Outcome],
     skipped: list[tuple[str, str]],
     flags: pd.DataFrame,
-) -> HeuristicsResult:
+) -> SchemeLabels:
     labels = pd.DataFrame(
         {name: o.labels for name, o in outcomes.items() if o.labels is not None}, index=table.index
     )
@@ -1105,7 +581,7 @@ def _assemble(
                     "customers in scope",
                 )
             )
-    return HeuristicsResult(
+    return SchemeLabels(
         labels=labels,
         tags=tags,
         summaries={name: o.summary for name, o in outcomes.items()},
@@ -1118,7 +594,7 @@ def _assemble(
     )
 
 
-def migration(
+def transition_counts(
     previous: pd.Series, current: pd.Series, *, new: str = "(new)", gone: str = "(gone)"
 ) -> pd.DataFrame:
     """Customers moving between the segments of one scheme from one report to the next.
@@ -1141,7 +617,7 @@ def migration(
     --------
     >>> before = pd.Series({"a": "VIP", "b": "Segment 1", "c": "Segment 1"})
     >>> after = pd.Series({"a": "Segment 1", "b": "Segment 1", "d": "VIP"})
-    >>> migration(before, after)
+    >>> transition_counts(before, after)
     current    Segment 1  VIP  (gone)
     previous
     Segment 1          1    0       1

@@ -27,10 +27,10 @@ import pandas as pd
 import papermill
 from nbconvert import HTMLExporter
 
-from seglab import io
-from seglab.config import Config, load_config
+from seglab.data import reading as io
 from seglab.errors import ConfigError, SeglabError
-from seglab.pipeline import SegmentationResult, resolve_as_of
+from seglab.run.config import Config, load_config
+from seglab.run.pipeline import SegmentationResult, resolve_as_of
 
 __all__ = [
     "NOTEBOOKS",
@@ -48,7 +48,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 REPORT_NOTEBOOK = "10-report.ipynb"
 RECORDED_PACKAGES = (
@@ -365,7 +365,7 @@ INDEX_PAGE = """<!DOCTYPE html>
 
 
 def _sizes_chart(periods: list[tuple[str, dict]]) -> str:
-    from seglab.plots import sizes_over_time
+    from seglab.report.figures import sizes_over_time
 
     sizes = pd.DataFrame(
         {name: s["schemes"].get("frequency_tiers", {}) for name, s in periods}

@@ -16,14 +16,11 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from seglab.heuristics import migration as transition_counts
-
 __all__ = [
     "FREQUENCY_TIER_ORDER",
     "Migration",
     "align_labels",
     "tier_moves",
-    "transition_counts",
     "transition_shares",
 ]
 

@@ -23,16 +23,17 @@ from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from seglab.cache import Cache, make_key
 from seglab.cluster import FittedSolution, check_params, fit_many
-from seglab.config import Config, load_config
+from seglab.cluster.scaling import FeatureScaler
 from seglab.errors import ConfigError, DataError
-from seglab.evaluate import GROUP_COLUMNS, KChoice, choose_k, evaluate_solution, gap_statistic
+from seglab.evaluate.choice import GROUP_COLUMNS, KChoice, choose_k, gap_statistic
+from seglab.evaluate.indices import evaluate_solution
+from seglab.evaluate.stability import bootstrap_stability, seed_stability
 from seglab.features import resolve_feature_set
-from seglab.pipeline import cached_features, resolve_as_of
 from seglab.registry import suggest
-from seglab.scaling import FeatureScaler
-from seglab.stability import bootstrap_stability, seed_stability
+from seglab.run.cache import Cache, make_key
+from seglab.run.config import Config, load_config
+from seglab.run.pipeline import cached_features, resolve_as_of
 
 __all__ = ["ExperimentResult", "run_experiments", "solution_id"]
 

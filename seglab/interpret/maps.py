@@ -1,8 +1,8 @@
-"""Two-dimensional maps of customers (PCA, UMAP), seeded, sampled above a size, and cached.
+"""Two-dimensional maps of customers (PCA, UMAP), seeded and sampled above a size.
 
-UMAP's first call in a process compiles for about a minute on a 2-core machine (numba), so
-embeddings are computed once per (data, method, sample, seed) and kept in the cache; reports
-draw PCA maps unless the config asks for UMAP too.
+UMAP's first call in a process compiles for about a minute on a 2-core machine (numba), so the
+run stage keeps every embedding in its cache; reports draw PCA maps unless the config asks for
+UMAP too.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from seglab.cache import Cache, make_key
+from seglab.checks import sample_rows
 from seglab.errors import ConfigError
 from seglab.registry import Registry
 
@@ -36,8 +36,6 @@ def embed(
     *,
     max_points: int = 20_000,
     random_state: int = 0,
-    cache: Cache | None = None,
-    data_key: str = "",
 ) -> pd.DataFrame:
     """A 2-D embedding of the scaled features, on a seeded sample above `max_points` customers.
 
@@ -51,8 +49,6 @@ def embed(
         Above this many customers, a seeded random sample of this size is embedded.
     random_state : int
         Seed of the sample and the method.
-    cache : Cache, optional
-        Where to keep the result; `data_key` must then identify `scaled`.
 
     Returns
     -------
@@ -71,17 +67,6 @@ def embed(
             f"clustered features, but got {scaled.shape[1]}; cluster on a feature set of two "
             f"or more features, or leave '{method}' out of clustering.maps"
         )
-    n = scaled.shape[0]
-    rows = np.arange(n)
-    if n > max_points:
-        rows = np.sort(np.random.default_rng(random_state).choice(n, max_points, replace=False))
-    key = make_key("embedding", data_key, method, max_points, random_state)
-    if cache is not None and data_key:
-        stored = cache.load_frame("embeddings", key)
-        if stored is not None:
-            return stored
+    rows = sample_rows(scaled.shape[0], max_points, random_state)
     coordinates = build(random_state).fit_transform(scaled[rows])
-    frame = pd.DataFrame({"row": rows, "x": coordinates[:, 0], "y": coordinates[:, 1]})
-    if cache is not None and data_key:
-        cache.save_frame("embeddings", key, frame)
-    return frame
+    return pd.DataFrame({"row": rows, "x": coordinates[:, 0], "y": coordinates[:, 1]})
