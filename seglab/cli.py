@@ -1,4 +1,4 @@
-"""The ``seglab`` command: synth, validate, features, segments, run, report.
+"""The ``seglab`` command: synth, validate, features, segments, run, report, cache.
 
 Exit codes: 0 success; 2 a user error (bad config, bad data, bad arguments), printed as one
 paragraph without a traceback; 1 an internal error (a bug: the traceback is printed).
@@ -48,38 +48,35 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from seglab.data import reading as io
+    from seglab.data.reading import load
     from seglab.run.config import load_config
 
     config = load_config(args.config)
-    data = io.load(config.data)
+    data = load(config.data)
     print(f"config '{config.name}' is valid; transactions: {config.data.transactions}")
     print(data.cleaning.to_frame().to_string(index=False))
     return 0
 
 
 def _features(args: argparse.Namespace) -> int:
-    from seglab.run.cache import Cache
-    from seglab.run.config import load_config
-    from seglab.run.pipeline import cached_features, resolve_as_of
+    from seglab.run.pipeline import run_heuristics
 
-    config = load_config(args.config)
-    as_of = resolve_as_of(config, args.as_of)
-    table = cached_features(config, as_of, Cache(config.cache_dir)).reset_index()
+    features, _ = run_heuristics(args.config, as_of=args.as_of)
+    table = features.table.reset_index()
     _write_table(table, Path(args.out))
-    print(f"{len(table)} customers x {table.shape[1] - 1} features as of {as_of}: {args.out}")
+    print(
+        f"{len(table)} customers x {table.shape[1] - 1} features as of {features.as_of}: {args.out}"
+    )
     return 0
 
 
 def _segments(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from seglab.run.config import load_config
-    from seglab.run.pipeline import resolve_as_of, run_heuristics
+    from seglab.run.pipeline import run_heuristics
 
-    config = load_config(args.config)
-    as_of = resolve_as_of(config, args.as_of)
-    _, result = run_heuristics(config, as_of=as_of)
+    features, result = run_heuristics(args.config, as_of=args.as_of)
+    as_of = features.as_of
     table = result.labels.astype(str).join(result.tags).reset_index()
     _write_table(table, Path(args.out))
     with pd.option_context("display.width", 160, "display.max_columns", 12):
@@ -107,25 +104,28 @@ def _write_table(table, out: Path) -> None:
 def _run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from seglab.run.grid import run_experiments
+    from seglab.run.pipeline import compute_run, is_cached, open_run
 
-    result = run_experiments(args.config, as_of=args.as_of, progress=True)
+    reused = is_cached(args.config, as_of=args.as_of)
+    folder = compute_run(args.config, as_of=args.as_of, progress=True)
+    run = open_run(folder)
     columns = ["solution", "votes", "silhouette", "calinski_harabasz", "davies_bouldin"]
     with pd.option_context("display.width", 160, "display.max_columns", 10):
-        print(result.recommended_solutions()[columns].to_string(index=False))
+        print(run.grid.recommended_solutions()[columns].to_string(index=False))
     print(
-        f"\n{len(result.results)} solutions: {result.cache_hits} from the cache, "
-        f"{result.computed} fitted; best: {result.best()}"
+        f"\n{len(run.grid.results)} solutions: {run.grid.cache_hits} from the cache, "
+        f"{run.grid.computed} fitted; chosen ({run.choice.chosen_by}): {run.choice.solution}"
     )
+    print(f"run folder: {folder}" + (" (served whole from the cache)" if reused else ""))
     if args.out:
-        _write_table(result.results, Path(args.out))
+        _write_table(run.grid.results, Path(args.out))
         print(f"results: {args.out}")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
     from seglab.errors import ConfigError
-    from seglab.report.render import render_report, render_series
+    from seglab.run.reports import render_report, render_series
 
     series = (args.start, args.end)
     if any(series) and not all(series):
@@ -137,16 +137,40 @@ def _report(args: argparse.Namespace) -> int:
                 "each report's previous period is the one before)"
             )
         folders = render_series(
-            args.config, start=args.start, end=args.end, every=args.every, out_root=args.out
-        )
+            args.config, start=args.start, end=args.end, every=args.every, out_root=args.out,
+            progress=True,
+        )  # fmt: skip
         for folder in folders:
             print(f"report: {folder / 'report.html'}")
         print(f"index: {folders[-1].parent / 'index.html'}")
         return 0
     folder = render_report(
-        args.config, as_of=args.as_of, previous_as_of=args.previous, out_root=args.out
-    )
+        args.config, as_of=args.as_of, previous_as_of=args.previous, out_root=args.out,
+        progress=True,
+    )  # fmt: skip
     print(f"report: {folder / 'report.html'}")
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from seglab.run.cache import Cache
+    from seglab.run.config import load_config
+
+    cache = Cache(load_config(args.config).cache_dir)
+    if cache.root is None:
+        print("this config caches nothing (cache_dir: null)")
+        return 0
+    if args.action == "prune":
+        removed, freed = cache.prune(args.older_than)
+        age = "" if args.older_than is None else f" unused for {args.older_than:g} days"
+        print(f"removed {removed} entries{age} ({freed / 1e6:,.1f} MB) from {cache.root}")
+        return 0
+    table = cache.info()
+    print(f"cache: {cache.root}")
+    with pd.option_context("display.width", 160):
+        print(table.to_string(index=False) if len(table) else "(empty)")
     return 0
 
 
@@ -188,12 +212,23 @@ def _parser() -> argparse.ArgumentParser:
     segments.set_defaults(handler=_segments)
 
     run = commands.add_parser(
-        "run", help="run the experiment grid (cached: a rerun only fits what changed)"
+        "run", help="compute every stage and write the run folder (cached: a rerun reuses it)"
     )
     run.add_argument("--config", required=True, help="YAML config file")
     run.add_argument("--as-of", help="report date YYYY-MM-DD (default: the config's)")
     run.add_argument("--out", help="optional .parquet or .csv file for the results table")
     run.set_defaults(handler=_run)
+
+    cache = commands.add_parser(
+        "cache", help="show or trim the cache of features, solutions and runs"
+    )
+    cache.add_argument("action", choices=["info", "prune"], help="info: sizes; prune: delete")
+    cache.add_argument("--config", required=True, help="YAML config file (names the cache)")
+    cache.add_argument(
+        "--older-than", type=float, metavar="DAYS",
+        help="prune only entries unused for more than DAYS days (default: every entry)",
+    )  # fmt: skip
+    cache.set_defaults(handler=_cache)
 
     report = commands.add_parser(
         "report", help="render the HTML report for one date, or a series of dates"

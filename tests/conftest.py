@@ -96,3 +96,12 @@ def online_retail_features(online_retail_path) -> pd.DataFrame:
     loaded = io.load(DataConfig(transactions=online_retail_path, preset="uci_online_retail"))
     with pytest.warns(match="only returns"):
         return compute_features(loaded.transactions, dt.date(2011, 12, 9))
+
+
+def pytest_configure(config):
+    """Configs without a cache_dir outside the checkout cache in the user's cache directory:
+    point it at a throwaway folder so that tests never write into the real one."""
+    import os
+    import tempfile
+
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="seglab-test-cache-")

@@ -65,7 +65,7 @@ def test_run_reports_cache_hits_on_the_second_call(small_config: Path, tmp_path:
     assert main(["run", "--config", str(small_config), "--out", str(out)]) == 0
     assert "10 solutions: 0 from the cache, 10 fitted" in capsys.readouterr().out
     assert main(["run", "--config", str(small_config)]) == 0
-    assert "10 solutions: 10 from the cache, 0 fitted" in capsys.readouterr().out
+    assert "(served whole from the cache)" in capsys.readouterr().out
     assert len(pd.read_csv(out)) == 10
 
 

@@ -4,7 +4,7 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from seglab.cluster import ALGORITHMS, fit_clusters, fit_many, relabel_by_size
+from seglab.cluster.algorithms import ALGORITHMS, fit_clusters, fit_many, relabel_by_size
 from seglab.cluster.scaling import make_scaler, signed_log1p
 from seglab.errors import ConfigError, DataError
 

@@ -7,8 +7,11 @@ import yaml
 from sklearn.metrics import adjusted_rand_score
 
 from seglab.errors import ConfigError, DataError
+from seglab.evaluate.choice import solution_id
+from seglab.run.cache import Cache
 from seglab.run.config import load_config
-from seglab.run.grid import run_experiments, solution_id
+from seglab.run.grid import run_grid
+from seglab.run.pipeline import run_experiments
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +75,7 @@ def test_labels_and_memberships_by_id(first_run):
 
 
 def test_vote_and_stability_tables(first_run):
-    recommended = first_run.choice.recommended
+    recommended = first_run.recommended
     assert len(recommended) == 3 and recommended["recommended_k"].between(2, 8).all()
     assert first_run.best() in set(first_run.results["solution"])
     assert len(first_run.stability) == 1
@@ -108,13 +111,7 @@ def test_changed_setting_computes_only_what_changed(grid_config, first_run):
 def test_ward_solutions_equal_scipy_on_the_same_scaled_features(grid_config, first_run):
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    from seglab.run.cache import Cache
-    from seglab.run.grid import _prepare
-    from seglab.run.pipeline import cached_features
-
-    config = load_config(grid_config)
-    features = cached_features(config, config.as_of, Cache(config.cache_dir))
-    X = _prepare(features, config)["value", "log_standard"]
+    X = first_run.scaled["value", "log_standard"].X
     tree = linkage(X, "ward")
     for k in (3, 5):
         ours = first_run.labels(solution_id("value", "log_standard", "ward", k, 0))
@@ -149,7 +146,7 @@ def test_vote_recommends_the_seven_synthetic_archetypes(archetypes_run):
     # Calinski-Harabasz and Davies-Bouldin mostly vote 7, the knee 5); fuzzy c-means, with its
     # single start, 6 here (its k = 7 solution is a worse optimum: ARI 0.62).
     result, _ = archetypes_run
-    recommended = result.choice.recommended
+    recommended = result.recommended
     assert (recommended["recommended_k"] == 7).any(), recommended
 
 
@@ -175,14 +172,13 @@ def test_a_setting_that_changes_the_scaled_data_is_not_served_from_the_cache(
 
 
 def test_misspelt_parameter_is_refused_before_any_work(small_config):
-    config = load_config(small_config, {"experiments": {"params": {"kmeans": {"n_iint": 2}}}})
     with pytest.raises(
         ConfigError,
-        match=r"experiments\.params\.kmeans: unknown parameter 'n_iint'; did you mean 'n_init'\? "
+        match=r"experiments\.params': kmeans: unknown parameter 'n_iint'; did you mean 'n_init'\? "
         r"kmeans takes: algorithm, copy_x, init, max_iter, n_init, tol, verbose\.",
     ):
-        run_experiments(config, progress=False)
-    assert not config.data.transactions.exists()  # nothing generated, loaded or fitted
+        load_config(small_config, {"experiments": {"params": {"kmeans": {"n_iint": 2}}}})
+    assert not (small_config.parent / "data").exists()  # nothing generated, loaded or fitted
 
 
 def test_unknown_algorithm_lists_the_known_ones(small_config):
@@ -204,7 +200,7 @@ def test_k_max_above_the_number_of_customers_names_both(small_config):
         index=pd.Index(["C1", "C2", "C3", "C4"], name="customer_id"),
     )
     with pytest.raises(DataError, match=r"experiments\.k_max=6 is larger than the 4 customers"):
-        run_experiments(small_config, features=features, progress=False)
+        run_grid(load_config(small_config), features, Cache(None), progress=False)
 
 
 def test_one_feature_set_runs_every_algorithm_and_pca_asks_for_more(small_config):
@@ -219,7 +215,7 @@ def test_one_feature_set_runs_every_algorithm_and_pca_asks_for_more(small_config
     result = run_experiments(
         load_config(small_config, {**spend, "experiments": grid}), progress=False
     )
-    assert len(result.results) == 3 * 3 and result.choice.recommended["recommended_k"].notna().all()
+    assert len(result.results) == 3 * 3 and result.recommended["recommended_k"].notna().all()
     with_pca = load_config(small_config, {**spend, "experiments": {**grid, "pca": 2}})
     with pytest.raises(
         ConfigError, match=r"feature set 'spend', scaling 'log_standard': pca=2 components need"

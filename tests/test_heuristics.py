@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from seglab.errors import ConfigError, DataError, SchemaError
-from seglab.heuristics.classify import attach_flags, classify, read_id_list
+from seglab.heuristics.classify import classify
 from seglab.heuristics.classify import transition_counts as migration
+from seglab.heuristics.flags import attach_flags, read_id_list
 from seglab.heuristics.rules import UnknownColumnError
 from seglab.heuristics.schemes import (
     DEFAULT_FLAGS,

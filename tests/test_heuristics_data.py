@@ -10,9 +10,8 @@ import yaml
 
 from seglab.cli import main
 from seglab.data import synth
-from seglab.features import compute_features
+from seglab.features import Features, compute_features
 from seglab.heuristics import classify
-from seglab.run.pipeline import customer_table
 
 
 def _check_conservation(customers: pd.DataFrame) -> None:
@@ -30,7 +29,8 @@ def _check_conservation(customers: pd.DataFrame) -> None:
 def test_conservation_on_synthetic_data():
     data = synth.generate(3_000, seed=2)
     features = compute_features(data.transactions, dt.date(2026, 10, 31))
-    _check_conservation(customer_table(features, data.customers.set_index("customer_id")))
+    attributes = data.customers.set_index("customer_id")
+    _check_conservation(Features.join(dt.date(2026, 10, 31), features, attributes).customers)
 
 
 @pytest.mark.realdata

@@ -10,8 +10,9 @@ import pytest
 
 from seglab.errors import SeglabError
 from seglab.evaluate.indices import evaluate_solution
+from seglab.run.cache import Cache
 from seglab.run.config import config_from_dict
-from seglab.run.grid import run_experiments
+from seglab.run.grid import run_grid
 
 
 def _config(tmp_path, algorithms, **experiments):
@@ -45,7 +46,7 @@ def test_an_exact_matrix_linkage_above_the_threshold_is_refused_in_the_grid(tmp_
     # 20,001 customers would need two condensed distance matrices of 1.6 GB each.
     tracemalloc.start()
     with pytest.raises(SeglabError) as refused:
-        run_experiments(_config(tmp_path, [linkage]), features=_features(20_001), progress=False)
+        run_grid(_config(tmp_path, [linkage]), _features(20_001), Cache(None), progress=False)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     message = str(refused.value)
@@ -56,7 +57,7 @@ def test_an_exact_matrix_linkage_above_the_threshold_is_refused_in_the_grid(tmp_
 
 def test_ward_above_the_threshold_runs_as_two_step_and_says_so(tmp_path):
     config = _config(tmp_path, ["ward"], params={"ward": {"two_step_above": 1_000}})
-    result = run_experiments(config, features=_features(1_500), progress=False)
+    result = run_grid(config, _features(1_500), Cache(None), progress=False)
     assert result.results["fit_notes"].str.startswith("approximate: two-step").all()
 
 

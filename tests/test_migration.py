@@ -42,7 +42,7 @@ def test_tier_moves_by_hand():
 @pytest.mark.slow
 def test_report_migration_conserves_customers(small_config):
     result = run_segmentation(small_config, previous_as_of="2026-06-30")
-    sizes_now = result.clusters.value_counts()
+    sizes_now = result.segmentation.labels.value_counts()
     for scheme in ("cluster", "frequency_tiers", "rfm_segments"):
         counts = result.migration.matrix(scheme)
         assert counts is not None, scheme
@@ -50,6 +50,6 @@ def test_report_migration_conserves_customers(small_config):
         if scheme == "cluster":
             assert now.to_dict() == {str(k): v for k, v in sizes_now.to_dict().items()}
         else:
-            labels = result.heuristics.labels[scheme].astype(str).value_counts()
+            labels = result.schemes.labels[scheme].astype(str).value_counts()
             assert now[now > 0].to_dict() == labels[labels > 0].to_dict()
     assert result.migration.tier_moves["customers"].sum() == counts.to_numpy().sum()

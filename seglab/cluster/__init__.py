@@ -1,28 +1,10 @@
-"""Clustering: named scalers and a registry of estimators (k-means, fuzzy c-means, hierarchical)."""
+"""Cluster: named scalers and a registry of estimators (k-means, fuzzy c-means, hierarchical).
 
-from seglab.cluster.algorithms import (
-    ALGORITHMS,
-    AlgorithmSpec,
-    FittedSolution,
-    check_params,
-    fit_clusters,
-    fit_many,
-    make_clusterer,
-    parameter_names,
-    relabel_by_size,
-)
+:mod:`~seglab.cluster.algorithms` holds the registry and the fitting functions,
+:mod:`~seglab.cluster.scaling` the scalers; one module per algorithm family lives beside them.
+"""
+
+from seglab.cluster.algorithms import ALGORITHMS, FittedSolution, fit_many
 from seglab.cluster.scaling import SCALERS, FeatureScaler
 
-__all__ = [
-    "ALGORITHMS",
-    "SCALERS",
-    "AlgorithmSpec",
-    "FeatureScaler",
-    "FittedSolution",
-    "check_params",
-    "fit_clusters",
-    "fit_many",
-    "make_clusterer",
-    "parameter_names",
-    "relabel_by_size",
-]
+__all__ = ["ALGORITHMS", "SCALERS", "FeatureScaler", "FittedSolution", "fit_many"]

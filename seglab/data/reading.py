@@ -7,6 +7,7 @@ pandas. The embedded default dataset is generated here on first use (``data.synt
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -24,7 +25,15 @@ from seglab.data.contract import LINE_KEYS, apply_contract, line_keys, resolve_m
 from seglab.data.settings import DataConfig
 from seglab.errors import DataError, SchemaError
 
-__all__ = ["LoadedData", "ensure_synthetic", "fingerprint", "load", "load_customers", "read_table"]
+__all__ = [
+    "Prepared",
+    "ensure_synthetic",
+    "fingerprint",
+    "load",
+    "load_customers",
+    "period_figures",
+    "read_table",
+]
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +41,25 @@ FORMATS = (".parquet", ".csv", ".xlsx")
 
 
 @dataclass(frozen=True)
-class LoadedData:
-    """Clean contract-shaped transactions (lazy), optional attributes, and the cleaning account."""
+class Prepared:
+    """The data stage's result: clean transactions, attributes, the cleaning account.
+
+    Attributes
+    ----------
+    transactions : ibis Table
+        Clean contract-shaped lines (lazy) with a boolean ``is_return`` column.
+    customers : DataFrame or None
+        The attribute table, indexed by ``customer_id``.
+    cleaning : CleaningAccount
+        Rows and revenue each cleaning rule matched and removed.
+    fingerprint : str
+        SHA-256 of the input files: the identity of the data (hashed once per load).
+    """
 
     transactions: ir.Table
     customers: pd.DataFrame | None
     cleaning: CleaningAccount
+    fingerprint: str
 
 
 def read_table(path: str | Path, connection: ibis.BaseBackend | None = None) -> ir.Table:
@@ -115,18 +137,19 @@ def _write_atomically(frame: pd.DataFrame, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def load(data: DataConfig) -> LoadedData:
+def load(data: DataConfig, *, data_fingerprint: str | None = None) -> Prepared:
     """Open, map, validate and clean the transactions (and read the attributes) named in `data`.
 
     Parameters
     ----------
     data : DataConfig
         The config's ``data`` section.
+    data_fingerprint : str, optional
+        The input files' SHA-256 (:func:`fingerprint`) when the caller has it already.
 
     Returns
     -------
-    LoadedData
-        Transactions as a lazy Ibis table with a boolean ``is_return`` column.
+    Prepared
     """
     ensure_synthetic(data)
     connection = engine.connect(data)
@@ -146,7 +169,12 @@ def load(data: DataConfig) -> LoadedData:
             + "; ".join(f"{s['step']} removed {s['rows_removed']}" for s in account.steps)
         )
     customers = None if data.customers is None else load_customers(data.customers, mapping)
-    return LoadedData(transactions=transactions, customers=customers, cleaning=account)
+    return Prepared(
+        transactions,
+        customers,
+        account,
+        data_fingerprint or fingerprint(data.transactions, data.customers),
+    )
 
 
 def load_customers(path: Path, mapping: dict[str, str]) -> pd.DataFrame:
@@ -194,3 +222,25 @@ def fingerprint(*paths: Path | None) -> str:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
     return digest.hexdigest()
+
+
+def period_figures(transactions: ir.Table, as_of: dt.date) -> dict:
+    """Lines, net revenue and the first and last transaction on or before `as_of`."""
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    in_scope = transactions.filter(transactions.order_date < end)
+    figures = (
+        in_scope.aggregate(
+            lines=in_scope.count(),
+            revenue=in_scope.amount.sum(),
+            first=in_scope.order_date.min(),
+            last=in_scope.order_date.max(),
+        )
+        .to_pandas()
+        .iloc[0]
+    )
+    return {
+        "transaction lines": int(figures["lines"]),
+        "net revenue": round(float(figures["revenue"]), 2),
+        "first transaction": f"{figures['first']:%Y-%m-%d}",
+        "last transaction": f"{figures['last']:%Y-%m-%d}",
+    }

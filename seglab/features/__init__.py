@@ -9,11 +9,13 @@ from seglab.features.catalogue import (
 )
 from seglab.features.compute import compute_features
 from seglab.features.settings import FeaturesConfig
+from seglab.features.table import Features
 
 __all__ = [
     "DEFAULT_FEATURE_SETS",
     "FEATURES",
     "Feature",
+    "Features",
     "FeaturesConfig",
     "compute_features",
     "describe_features",

@@ -14,22 +14,30 @@ import yaml
 from pydantic import (
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from seglab.cluster.algorithms import ALGORITHMS
+from seglab.cluster.algorithms import ALGORITHMS, check_params
 from seglab.cluster.scaling import SCALERS
 from seglab.data.settings import DataConfig
 from seglab.errors import ConfigError
 from seglab.features.catalogue import resolve_feature_set
 from seglab.features.settings import FeaturesConfig
 from seglab.heuristics.schemes import HeuristicsConfig
+from seglab.run.cache import default_cache_dir
 from seglab.settings import Section, check_registered, describe_errors, resolve_path
 
-__all__ = ["ClusteringConfig", "Config", "ExperimentsConfig", "config_from_dict", "load_config"]
-
-DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "data" / "interim"
+__all__ = [
+    "ClusteringConfig",
+    "Config",
+    "ExperimentsConfig",
+    "as_config",
+    "config_from_dict",
+    "load_config",
+    "resolve_as_of",
+]
 
 
 class ExperimentsConfig(Section):
@@ -75,8 +83,12 @@ class ExperimentsConfig(Section):
     @field_validator("params")
     @classmethod
     def _params_of_known_algorithms(cls, params: dict) -> dict:
-        for name in params:
+        for name, values in params.items():
             check_registered(ALGORITHMS, name)
+            try:
+                check_params(name, values)
+            except ConfigError as exc:
+                raise ValueError(str(exc).removeprefix("experiments.params.")) from None
         return params
 
     @model_validator(mode="after")
@@ -147,11 +159,21 @@ class Config(Section):
     experiments: ExperimentsConfig = ExperimentsConfig()
     clustering: ClusteringConfig = ClusteringConfig()
     heuristics: HeuristicsConfig = Field(default_factory=HeuristicsConfig)
-    cache_dir: Path | None = DEFAULT_CACHE
-    """Folder of regenerable caches (features, fitted solutions); null disables caching."""
+    cache_dir: Path | None = None
+    """Folder of regenerable caches (features, solutions, runs); null disables caching. When the
+    key is absent: ``data/interim`` of the checkout for its own configs, else the user's cache
+    directory (see :func:`seglab.run.cache.default_cache_dir`)."""
     source: Path | None = None
 
     _resolve_cache = field_validator("cache_dir")(resolve_path)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_cache(cls, raw: Any, info: ValidationInfo) -> Any:
+        if isinstance(raw, dict) and "cache_dir" not in raw:
+            base = (info.context or {}).get("base_dir") or Path.cwd()
+            raw = {**raw, "cache_dir": default_cache_dir(Path(base))}
+        return raw
 
     @model_validator(mode="after")
     def _known_feature_set(self) -> Config:
@@ -202,6 +224,25 @@ def config_from_dict(raw: dict[str, Any], *, base_dir: str | Path = ".", source:
         return Config.model_validate(raw, context={"base_dir": Path(base_dir).resolve()})
     except ValidationError as exc:
         raise ConfigError(describe_errors(exc, source, Config)) from None
+
+
+def as_config(config: Config | str | Path) -> Config:
+    """`config` itself, or the config read from the YAML file at that path."""
+    return config if isinstance(config, Config) else load_config(config)
+
+
+def resolve_as_of(config: Config, as_of: str | dt.date | None) -> dt.date:
+    """The report date: the argument if given, else the config's ``as_of``."""
+    if as_of is None:
+        as_of = config.as_of
+    if as_of is None:
+        raise ConfigError("no as_of date: set 'as_of' in the config or pass --as-of YYYY-MM-DD")
+    if isinstance(as_of, dt.date):
+        return as_of
+    try:
+        return dt.date.fromisoformat(str(as_of))
+    except ValueError:
+        raise ConfigError(f"as_of '{as_of}' is not a date; expected YYYY-MM-DD") from None
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:

@@ -9,12 +9,10 @@ are retrievable by solution id.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -23,19 +21,27 @@ from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from seglab.cluster import FittedSolution, check_params, fit_many
+from seglab.checks import sample_rows
+from seglab.cluster import FittedSolution, fit_many
+from seglab.cluster.algorithms import check_params
 from seglab.cluster.scaling import FeatureScaler
 from seglab.errors import ConfigError, DataError
-from seglab.evaluate.choice import GROUP_COLUMNS, KChoice, choose_k, gap_statistic
+from seglab.evaluate.choice import (
+    GROUP_COLUMNS,
+    best_solution,
+    choose_k,
+    gap_statistic,
+    rank_recommended,
+    solution_id,
+)
 from seglab.evaluate.indices import evaluate_solution
 from seglab.evaluate.stability import bootstrap_stability, seed_stability
 from seglab.features import resolve_feature_set
 from seglab.registry import suggest
 from seglab.run.cache import Cache, make_key
-from seglab.run.config import Config, load_config
-from seglab.run.pipeline import cached_features, resolve_as_of
+from seglab.run.config import Config
 
-__all__ = ["ExperimentResult", "run_experiments", "solution_id"]
+__all__ = ["Grid", "Scaled", "run_grid"]
 
 log = logging.getLogger(__name__)
 
@@ -43,54 +49,66 @@ GAP_SAMPLE = 2_000
 GAP_REFERENCES = 10
 
 
-def solution_id(feature_set: str, scaling: str, algorithm: str, k: int, seed: int) -> str:
-    """The readable id of one solution.
+@dataclass(frozen=True)
+class Scaled:
+    """One (feature set, scaling) of the grid: the fitted scaler and the scaled features."""
 
-    >>> solution_id("rfm", "standard", "kmeans", 4, 0)
-    'rfm/standard/kmeans/k=4/seed=0'
-    """
-    return f"{feature_set}/{scaling}/{algorithm}/k={k}/seed={seed}"
+    scaler: FeatureScaler
+    X: np.ndarray
 
 
 @dataclass(frozen=True)
-class ExperimentResult:
-    """What a grid run produced: tidy tables plus each solution's labels by id.
+class Grid:
+    """What a grid run produced: tidy tables, and in memory each solution's labels by id.
 
     Attributes
     ----------
     results : DataFrame
         One row per solution: id, feature set, scaling, algorithm, k, seed, every metric,
         ``fit_seconds`` and ``cached``.
-    choice : KChoice
-        Votes of every criterion and the recommended k per (feature set, scaling, algorithm).
+    votes, recommended : DataFrame
+        Every criterion's vote and the recommended k per (feature set, scaling, algorithm,
+        seed), from :func:`seglab.evaluate.choice.choose_k`.
     gap : DataFrame
         Gap statistic per (feature set, scaling), from k-means on a seeded sample.
     stability : DataFrame
         Bootstrap mean Jaccard and ARI across seeds for the best solutions.
-    customer_ids : Index
-        The customers, in the row order of every labelling.
     cache_hits, computed : int
         Solutions read from the cache and fitted in this run.
+    customer_ids : Index
+        The customers, in the row order of every labelling (in memory only).
+    solutions : mapping
+        Solution id -> :class:`~seglab.cluster.FittedSolution` (in memory only).
+    scaled : mapping
+        (feature set, scaling) -> :class:`Scaled` (in memory only).
     """
 
     results: pd.DataFrame
-    choice: KChoice
+    votes: pd.DataFrame
+    recommended: pd.DataFrame
     gap: pd.DataFrame
     stability: pd.DataFrame
-    customer_ids: pd.Index
-    solutions: Mapping[str, FittedSolution]
     cache_hits: int
     computed: int
+    customer_ids: pd.Index = field(
+        default_factory=lambda: pd.Index([]), metadata={"transient": True}
+    )
+    solutions: Mapping[str, FittedSolution] = field(
+        default_factory=dict, metadata={"transient": True}
+    )
+    scaled: Mapping[tuple[str, str], Scaled] = field(
+        default_factory=dict, metadata={"transient": True}
+    )
 
     def labels(self, solution: str) -> pd.Series:
         """Hard labels of one solution, indexed by customer (0 = largest cluster)."""
         return pd.Series(
-            self._get(solution).labels, index=self.customer_ids, name="cluster"
+            self.fitted(solution).labels, index=self.customer_ids, name="cluster"
         ).astype("int64")
 
     def memberships(self, solution: str) -> pd.DataFrame | None:
         """Fuzzy memberships of one solution (column j = cluster j), or None when hard."""
-        fitted = self._get(solution)
+        fitted = self.fitted(solution)
         if fitted.memberships is None:
             return None
         columns = [f"membership_{j}" for j in range(fitted.memberships.shape[1])]
@@ -99,19 +117,11 @@ class ExperimentResult:
     def best(self) -> str:
         """The recommended solution with the strongest vote (most criteria agreeing on its k);
         ties go to the better silhouette, then to the solution id."""
-        ranked = self.recommended_solutions()
-        if ranked.empty:
-            return self.results.sort_values("silhouette", ascending=False)["solution"].iloc[0]
-        return ranked["solution"].iloc[0]
+        return best_solution(self.results, self.recommended)
 
     def recommended_solutions(self) -> pd.DataFrame:
         """The recommended k of every group with its metrics, strongest vote first."""
-        keys = [*GROUP_COLUMNS, "seed"]
-        chosen = self.choice.recommended.dropna(subset=["recommended_k"])
-        chosen = chosen.rename(columns={"recommended_k": "k"}).astype({"k": "int64"})
-        merged = self.results.merge(chosen[[*keys, "k", "votes"]], on=[*keys, "k"])
-        order = ["votes", "silhouette", "solution"]
-        return merged.sort_values(order, ascending=[False, False, True]).reset_index(drop=True)
+        return rank_recommended(self.results, self.recommended)
 
     def series(self, solution: str) -> pd.DataFrame:
         """Every solution on the same features, scaling and seed as `solution` (all algorithms
@@ -125,46 +135,42 @@ class ExperimentResult:
     def knee(self, solution: str) -> int | None:
         """The k the inertia knee votes for in `solution`'s series (None when it abstains)."""
         row = self.results.set_index("solution").loc[solution]
-        votes = self.choice.votes
         keys = ["feature_set", "scaling", "algorithm", "seed"]
-        mine = votes[(votes[keys] == row[keys].to_numpy()).all(axis=1)]
+        mine = self.votes[(self.votes[keys] == row[keys].to_numpy()).all(axis=1)]
         knee = mine.loc[mine["criterion"] == "inertia_knee", "k"]
         return None if knee.empty or pd.isna(knee.iloc[0]) else int(knee.iloc[0])
 
-    def _get(self, solution: str) -> FittedSolution:
+    def fitted(self, solution: str) -> FittedSolution:
+        """The fitted solution `solution` (labels, memberships, centres)."""
         try:
             return self.solutions[solution]
         except KeyError:
             known = sorted(self.solutions)
             raise ConfigError(
                 f"unknown solution '{solution}'{suggest(solution, known) or '.'} "
-                f"The grid has {len(known)} solutions, e.g. {known[0]}."
+                f"The grid has {len(known)} solutions, e.g. {known[0] if known else '-'}."
             ) from None
 
 
-def run_experiments(
-    config: Config | str | Path,
-    *,
-    as_of: str | dt.date | None = None,
-    features: pd.DataFrame | None = None,
-    progress: bool = True,
-) -> ExperimentResult:
-    """Run the config's experiment grid and score every solution.
+def run_grid(
+    config: Config, features: pd.DataFrame, cache: Cache, *, progress: bool = True
+) -> Grid:
+    """Run the config's experiment grid on a feature table and score every solution.
 
     Parameters
     ----------
-    config : Config or path-like
+    config : Config
         The run config (its ``experiments`` section is the grid).
-    as_of : date or str, optional
-        Overrides the config's ``as_of``.
-    features : DataFrame, optional
-        A customer feature table to use instead of computing (or reading the cached) one.
+    features : DataFrame
+        The customer feature table (one row per customer, the features as columns).
+    cache : Cache
+        Where fitted solutions, gap tables and stability figures are kept.
     progress : bool
         Show a progress bar.
 
     Returns
     -------
-    ExperimentResult
+    Grid
 
     Raises
     ------
@@ -174,20 +180,16 @@ def run_experiments(
     DataError
         When ``k_max`` exceeds the number of customers or features hold NaN or infinite values.
     """
-    config = config if isinstance(config, Config) else load_config(config)
     grid = config.experiments
     for algorithm, params in grid.params.items():
         check_params(algorithm, params)
-    cache = Cache(config.cache_dir)
-    if features is None:
-        features = cached_features(config, resolve_as_of(config, as_of), cache)
     if grid.k_max > len(features):
         raise DataError(
             f"experiments.k_max={grid.k_max} is larger than the {len(features)} customers; "
             f"lower k_max to at most {len(features)} or cluster more customers"
         )
-    prepared = _prepare(features, config)
-    data_keys = {key: _array_key(X) for key, X in prepared.items()}
+    scaled = _scale(features, config)
+    data_keys = {key: _array_key(item.X) for key, item in scaled.items()}
     jobs = [
         (feature_set, scaling, algorithm, seed)
         for feature_set in grid.feature_sets
@@ -198,7 +200,7 @@ def run_experiments(
     run = Parallel(n_jobs=grid.n_jobs, return_as="generator_unordered")
     outputs = run(
         delayed(_run_job)(
-            prepared[job[:2]], job, grid.ks, grid.params.get(job[2], {}),
+            scaled[job[:2]].X, job, grid.ks, grid.params.get(job[2], {}),
             cache.root, data_keys[job[:2]], (grid.silhouette_exact_max, grid.silhouette_sample),
         )
         for job in jobs
@@ -211,16 +213,15 @@ def run_experiments(
         solutions.update(job_solutions)
         hits += job_hits
     results = _tidy(rows, grid)
-    gap = _gap_tables(prepared, grid, config.seed, cache, data_keys)
+    gap = _gap_tables(scaled, grid, config.seed, cache, data_keys)
     choice = choose_k(results, gap=gap, by=[*GROUP_COLUMNS, "seed"])
-    partial = ExperimentResult(
-        results, choice, gap, pd.DataFrame(), features.index, solutions, hits, len(rows) - hits
-    )
-    stability = _stability(partial, prepared, grid, cache, data_keys)
+    ranked = rank_recommended(results, choice.recommended)
+    stability = _stability(ranked, solutions, scaled, grid, cache, data_keys)
     log.info("%d solutions: %d from the cache, %d fitted", len(rows), hits, len(rows) - hits)
-    return ExperimentResult(
-        results, choice, gap, stability, features.index, solutions, hits, len(rows) - hits
-    )
+    return Grid(
+        results, choice.votes, choice.recommended, gap, stability, hits, len(rows) - hits,
+        features.index, solutions, scaled,
+    )  # fmt: skip
 
 
 def _array_key(X: np.ndarray) -> str:
@@ -229,10 +230,10 @@ def _array_key(X: np.ndarray) -> str:
     return make_key(str(X.shape), hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest())
 
 
-def _prepare(features: pd.DataFrame, config: Config) -> dict[tuple[str, str], np.ndarray]:
-    """Scaled features per (feature set, scaling), computed once and shared by every job."""
+def _scale(features: pd.DataFrame, config: Config) -> dict[tuple[str, str], Scaled]:
+    """Fitted scaler and scaled features per (feature set, scaling), shared by every job."""
     grid = config.experiments
-    prepared = {}
+    scaled = {}
     for feature_set in grid.feature_sets:
         columns = list(resolve_feature_set(feature_set, config.features.sets))
         for scaling in grid.scalings:
@@ -240,12 +241,13 @@ def _prepare(features: pd.DataFrame, config: Config) -> dict[tuple[str, str], np
                 scaling, winsorize=grid.winsorize, pca=grid.pca, random_state=config.seed
             )
             try:
-                prepared[feature_set, scaling] = scaler.fit_transform(features[columns])
+                X = scaler.fit_transform(features[columns])
             except ConfigError as exc:
                 raise ConfigError(
                     f"feature set '{feature_set}', scaling '{scaling}': {exc}"
                 ) from None
-    return prepared
+            scaled[feature_set, scaling] = Scaled(scaler, X)
+    return scaled
 
 
 def _run_job(X, job, ks, params, cache_root, data_key, silhouette):
@@ -325,28 +327,30 @@ def _tidy(rows: list[dict], grid) -> pd.DataFrame:
     return results.drop(columns=[f"_{i}" for i in range(len(sort_keys))]).reset_index(drop=True)
 
 
-def _gap_tables(prepared, grid, seed: int, cache: Cache, data_keys) -> pd.DataFrame:
+def _gap_tables(scaled, grid, seed: int, cache: Cache, data_keys) -> pd.DataFrame:
     """Gap statistic per (feature set, scaling) on a seeded sample of at most GAP_SAMPLE
     customers, with k-means as the clustering of data and references for every algorithm: it
     measures how much cluster structure the scaled data hold at each k, whichever algorithm
     then partitions them (running every algorithm on the references would cost the grid's
     whole time budget). Each table is cached under its scaled data, ks and seed."""
     tables = []
-    for (feature_set, scaling), X in prepared.items():
+    for (feature_set, scaling), item in scaled.items():
+        X = item.X
         ks = [k for k in grid.ks if k <= min(len(X), GAP_SAMPLE)]
         key = make_key(data_keys[feature_set, scaling], ks, seed, GAP_SAMPLE, GAP_REFERENCES)
-        table = cache.load_frame("gap", key)
-        if table is None:
-            rng = np.random.default_rng(seed)  # the same customers for every group
-            sample = X if len(X) <= GAP_SAMPLE else X[rng.choice(len(X), GAP_SAMPLE, replace=False)]
-            table = gap_statistic(
+        # The same customers for every group, in the order they were drawn.
+        sample = X[sample_rows(len(X), GAP_SAMPLE, seed, ordered=False)]
+        table = cache.frame(
+            "gap",
+            key,
+            lambda sample=sample, ks=ks: gap_statistic(
                 sample,
                 ks,
-                lambda data, k: KMeans(k, n_init=1, random_state=seed).fit_predict(data),
+                lambda data, n: KMeans(n, n_init=1, random_state=seed).fit_predict(data),
                 n_references=GAP_REFERENCES,
                 random_state=seed,
-            )
-            cache.save_frame("gap", key, table)
+            ),
+        )
         for algorithm in grid.algorithms:
             for grid_seed in grid.seeds:
                 labelled = table.assign(
@@ -356,12 +360,12 @@ def _gap_tables(prepared, grid, seed: int, cache: Cache, data_keys) -> pd.DataFr
     return pd.concat(tables, ignore_index=True)
 
 
-def _stability(result: ExperimentResult, prepared, grid, cache: Cache, data_keys) -> pd.DataFrame:
+def _stability(ranked, solutions, scaled, grid, cache: Cache, data_keys) -> pd.DataFrame:
     """Bootstrap Jaccard and ARI across seeds for the best `stability_top` solutions, on a
     seeded subsample of at most `stability_sample` customers (its size is recorded); each
     solution's figures are cached under its scaled data, settings and the stability settings."""
     rows = []
-    for row in result.recommended_solutions().head(grid.stability_top).itertuples():
+    for row in ranked.head(grid.stability_top).itertuples():
         params = grid.params.get(row.algorithm, {})
         key = make_key(
             data_keys[row.feature_set, row.scaling], row.solution, params,
@@ -371,12 +375,10 @@ def _stability(result: ExperimentResult, prepared, grid, cache: Cache, data_keys
         if cached is not None:
             rows.append(cached.iloc[0].to_dict())
             continue
-        X = prepared[row.feature_set, row.scaling]
-        labels = result.solutions[row.solution].labels
-        if len(X) > grid.stability_sample:
-            rng = np.random.default_rng(row.seed)
-            sample = np.sort(rng.choice(len(X), grid.stability_sample, replace=False))
-            X, labels = X[sample], labels[sample]
+        X = scaled[row.feature_set, row.scaling].X
+        labels = solutions[row.solution].labels
+        sample = sample_rows(len(X), grid.stability_sample, row.seed)
+        X, labels = X[sample], labels[sample]
 
         def refit(data, seed, algorithm=row.algorithm, k=row.k, params=params):
             return fit_many(data, algorithm, [k], random_state=seed, **params)[0].labels

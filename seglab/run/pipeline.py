@@ -1,124 +1,129 @@
-"""The orchestrator: one run of the whole data flow, one named step per line.
+"""The orchestrator: one run of the whole data flow, one line per stage, typed stage results.
 
-load -> features -> heuristics -> experiments -> chosen solution -> profile -> compare -> maps.
-Notebooks call :func:`run_segmentation` and display the pieces of its result.
+load -> features -> heuristics -> grid -> choice -> segmentation -> interpretation ->
+comparison -> migration. :func:`run_segmentation` computes every stage in process and returns a
+:class:`Run`; :func:`compute_run` keeps it in the cache as a run folder; :func:`open_run` reads
+a run folder (or the cached run of a config) for notebooks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import platform
+import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
-from scipy.cluster.hierarchy import linkage
 
-from seglab.cluster import fit_many
-from seglab.cluster.scaling import FeatureScaler
-from seglab.data import reading as io
-from seglab.data.reading import LoadedData
-from seglab.errors import ConfigError, DataError
-from seglab.evaluate.agreement import PairComparison, agreement_table, compare_labelings
-from seglab.evaluate.indices import silhouette_values
-from seglab.features import compute_features, resolve_feature_set
+from seglab.cluster import FeatureScaler, fit_many
+from seglab.data import reading
+from seglab.data.cleaning import CleaningAccount
+from seglab.data.reading import Prepared
+from seglab.errors import DataError
+from seglab.evaluate.choice import Choice, choose_solution, solution_id
+from seglab.evaluate.comparison import Comparison, compare
+from seglab.features import Features, compute_features, resolve_feature_set
 from seglab.heuristics import SchemeLabels, classify, transition_counts
+from seglab.interpret.interpretation import Interpretation, interpret
 from seglab.interpret.maps import embed
 from seglab.interpret.migration import Migration, align_labels, tier_moves
-from seglab.interpret.profile import (
-    Rules,
-    boundary_customers,
-    distinguishing_features,
-    name_segments,
-    personas,
-    profile_segments,
-    segment_answers,
-    standardised_differences,
-    surrogate_rules,
-    top_items,
-)
+from seglab.interpret.segmentation import Segmentation, segment
+from seglab.run import store
 from seglab.run.cache import Cache, frame_fingerprint, make_key
-from seglab.run.config import Config, load_config
+from seglab.run.config import Config, as_config, resolve_as_of
+from seglab.run.grid import Grid, run_grid
 
 __all__ = [
-    "SegmentationResult",
-    "cached_features",
-    "choose_solution",
-    "customer_table",
-    "headline",
-    "resolve_as_of",
+    "Provenance",
+    "Run",
+    "compute_run",
+    "features_stage",
+    "is_cached",
+    "open_run",
+    "run_experiments",
     "run_heuristics",
     "run_segmentation",
 ]
 
-#: Heuristic schemes the chosen solution is compared with in the report (when they ran).
-COMPARED_SCHEMES = ("rfm_segments", "abc", "lifecycle", "frequency_tiers", "bcg", "value_tiers")
+#: Leading solutions of the grid whose agreement with each other and the schemes is measured.
+LEADING = 8
+RECORDED_PACKAGES = (
+    "seglab", "pandas", "numpy", "scikit-learn", "scipy", "duckdb", "ibis-framework",
+    "papermill", "nbconvert", "matplotlib", "seaborn", "pyarrow",
+)  # fmt: skip
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
-class SegmentationResult:
-    """Everything one run computed, as plain tables for display and export.
+class Provenance:
+    """How a run was made: config, seed, dates, data fingerprint, versions, stage timings."""
 
-    ``segments`` holds one row per customer in scope: the chosen cluster and its name, fuzzy
-    memberships when the solution is fuzzy, and every heuristic scheme's label and tags.
-    """
+    config_file: str
+    seed: int
+    as_of: dt.date
+    previous_as_of: dt.date | None
+    data_fingerprint: str
+    python: str
+    packages: dict[str, str | None]
+    git_commit: str | None
+    timings: dict[str, float]
+
+    def table(self) -> pd.Series:
+        """The provenance as one readable column, for the report."""
+        return pd.Series(
+            {
+                "config": self.config_file,
+                "seed": self.seed,
+                "as_of": self.as_of.isoformat(),
+                "data fingerprint (SHA-256)": self.data_fingerprint,
+                "seglab": self.packages.get("seglab"),
+                "python": self.python,
+                "git commit": self.git_commit or "(not a git checkout)",
+                **{f"seconds: {step}": seconds for step, seconds in self.timings.items()},
+            },
+            name="value",
+        )
+
+
+@dataclass(frozen=True)
+class Run:
+    """Every stage result of one run, as computed or as read back from its folder."""
 
     config: Config
     as_of: dt.date
-    data: LoadedData
-    customers: pd.DataFrame
-    headline: pd.Series
-    heuristics: SchemeLabels
-    experiments: object
-    chosen: str
-    chosen_by: str
-    features_used: tuple[str, ...]
-    clusters: pd.Series
-    memberships: pd.DataFrame | None
-    profile: pd.DataFrame
-    differences: pd.DataFrame
-    distinguishing: pd.DataFrame
-    names: pd.DataFrame
-    rules: Rules
-    personas: pd.DataFrame
-    answers: pd.DataFrame
-    boundary: pd.DataFrame | None
-    comparisons: dict[str, PairComparison]
-    agreement: pd.DataFrame
-    maps: dict[str, pd.DataFrame]
-    silhouettes: pd.DataFrame
-    tree: np.ndarray
+    headline: dict[str, Any]
+    cleaning: CleaningAccount
+    features: Features
+    schemes: SchemeLabels
+    grid: Grid
+    choice: Choice
+    segmentation: Segmentation
+    interpretation: Interpretation
+    comparison: Comparison
     migration: Migration
-    segments: pd.DataFrame
-    timings: dict[str, float] = field(default_factory=dict)
+    provenance: Provenance
 
-    def map(self, method: str = "pca") -> pd.DataFrame | None:
-        """The 2-D map drawn with `method`, None when the config did not ask for it."""
-        return self.maps.get(method)
-
-    def comparison(self, scheme: str) -> PairComparison | None:
-        """The chosen clusters against `scheme`, None when that scheme did not run."""
-        return self.comparisons.get(scheme)
+    def headline_table(self) -> pd.Series:
+        """Customers, lines, net revenue, period covered and segments, as one column."""
+        return pd.Series(self.headline, name="value")
 
     def scheme_summary(self, scheme: str) -> pd.DataFrame | None:
         """The summary table of one heuristic scheme, None when it did not run."""
-        return self.heuristics.summaries.get(scheme)
+        return self.schemes.summaries.get(scheme)
 
-
-def resolve_as_of(config: Config, as_of: str | dt.date | None) -> dt.date:
-    """The report date: the argument if given, else the config's ``as_of``."""
-    if as_of is None:
-        as_of = config.as_of
-    if as_of is None:
-        raise ConfigError("no as_of date: set 'as_of' in the config or pass --as-of YYYY-MM-DD")
-    if isinstance(as_of, dt.date):
-        return as_of
-    try:
-        return dt.date.fromisoformat(str(as_of))
-    except ValueError:
-        raise ConfigError(f"as_of '{as_of}' is not a date; expected YYYY-MM-DD") from None
+    @property
+    def segments(self) -> pd.DataFrame:
+        """One row per customer: cluster, its name, memberships, every scheme's label and tags."""
+        labels = self.segmentation.labels
+        table = labels.to_frame("cluster").join(self.segmentation.segment_names)
+        if self.segmentation.memberships is not None:
+            table = table.join(self.segmentation.memberships)
+        tags = self.schemes.tags.rename(columns=lambda c: f"tag_{c}")
+        return table.join(self.schemes.labels.astype(str)).join(tags)
 
 
 def run_segmentation(
@@ -127,8 +132,9 @@ def run_segmentation(
     as_of: str | dt.date | None = None,
     previous_as_of: str | dt.date | None = None,
     progress: bool = False,
-) -> SegmentationResult:
-    """Run the whole data flow for one config and date.
+    data_fingerprint: str | None = None,
+) -> Run:
+    """Run the whole data flow for one config and date, every stage in this process.
 
     Parameters
     ----------
@@ -140,220 +146,251 @@ def run_segmentation(
         The previous period's date, for migration; none when not given.
     progress : bool
         Show a progress bar for the experiment grid.
-
-    Returns
-    -------
-    SegmentationResult
+    data_fingerprint : str, optional
+        The input files' SHA-256 when the caller has hashed them already.
     """
-    from seglab.run.grid import run_experiments
-
-    config = config if isinstance(config, Config) else load_config(config)
+    config = as_config(config)
     as_of = resolve_as_of(config, as_of)
-    timings: dict[str, float] = {}
+    previous = None if previous_as_of is None else resolve_as_of(config, previous_as_of)
+    cache, timings = Cache(config.cache_dir), {}
     with _timed(timings, "load"):
-        data = io.load(config.data)
+        prepared = reading.load(config.data, data_fingerprint=data_fingerprint)
     with _timed(timings, "features"):
-        features = _features(config, data, as_of)
-        customers = customer_table(features, data.customers)
+        features = features_stage(config, prepared, as_of, cache)
     with _timed(timings, "heuristics"):
-        schemes = classify(customers, config.heuristics)
+        schemes = classify(features.customers, config.heuristics)
     with _timed(timings, "experiments"):
-        experiments = run_experiments(config, features=features, progress=progress)
+        grid = run_grid(config, features.table, cache, progress=progress)
     with _timed(timings, "choose"):
-        chosen, chosen_by = choose_solution(config, experiments)
-        row = experiments.results.set_index("solution").loc[chosen]
-        used = resolve_feature_set(row["feature_set"], config.features.sets)
-        scaler = FeatureScaler(
-            row["scaling"],
-            winsorize=config.experiments.winsorize,
-            pca=config.experiments.pca,
-            random_state=config.seed,
-        )
-        scaled = scaler.fit_transform(features[list(used)])
-        clusters = experiments.labels(chosen)
-        memberships = experiments.memberships(chosen)
+        choice = _choose(config, grid)
+    with _timed(timings, "segmentation"):
+        segmentation = _segment(config, grid, choice, features)
     with _timed(timings, "profile"):
-        differences = standardised_differences(features[list(used)], clusters)
-        names = name_segments(differences, config.clustering.model_dump()["names"])
-        items = top_items(data.transactions, clusters)
-        profile = profile_segments(customers, clusters)
-        rules = surrogate_rules(features[list(used)], clusters, depth=config.clustering.rules_depth)
-        typical = personas(scaled, customers, clusters, random_state=config.seed)
-        answers = segment_answers(customers, clusters, items)
-        boundary = (
-            None
-            if memberships is None
-            else boundary_customers(memberships, config.clustering.boundary_threshold)
-        )
+        interpretation = _interpret(config, segmentation, features, prepared, cache)
     with _timed(timings, "compare"):
-        comparisons, agreement = _compare(customers, clusters, schemes, experiments)
-    with _timed(timings, "maps"):
-        cache = Cache(config.cache_dir)
-        data_key = frame_fingerprint(pd.DataFrame(scaled, index=features.index))
-        segment_names = names["name"].reindex(clusters.to_numpy()).to_numpy()
-        sample = config.clustering.map_sample
-        maps = {
-            method: _with_segments(
-                cache.frame(
-                    "embeddings",
-                    make_key("embedding", data_key, method, sample, config.seed),
-                    lambda method=method: embed(
-                        scaled, method, max_points=sample, random_state=config.seed
-                    ),
-                ),
-                segment_names,
-            )
-            for method in config.clustering.maps
-        }  # fmt: skip
-        silhouettes = silhouette_values(scaled, clusters.to_numpy(), random_state=config.seed)
-        tree = _sample_tree(scaled, config.seed)
+        comparison = _compare(grid, segmentation, features, schemes)
     with _timed(timings, "migration"):
-        moved = _migration(
-            config, data, previous_as_of, schemes, (row, used, scaler, scaled, clusters)
-        )
-    segments = _segments(clusters, names, memberships, schemes)
-    return SegmentationResult(
-        config=config, as_of=as_of, data=data, customers=customers,
-        headline=headline(data.transactions, as_of, len(features), int(clusters.nunique())),
-        heuristics=schemes, experiments=experiments, chosen=chosen, chosen_by=chosen_by,
-        features_used=tuple(used), clusters=clusters, memberships=memberships,
-        profile=profile.join(names), differences=differences,
-        distinguishing=distinguishing_features(differences), names=names, rules=rules,
-        personas=typical, answers=answers, boundary=boundary, comparisons=comparisons,
-        agreement=agreement, maps=maps, silhouettes=silhouettes, tree=tree, migration=moved,
-        segments=segments,
-        timings=timings,
+        migration = _migration(config, prepared, previous, schemes, segmentation, cache)
+    headline = {
+        "as_of": as_of.isoformat(),
+        "customers": len(features.customers),
+        **reading.period_figures(prepared.transactions, as_of),
+        "segments": int(segmentation.labels.nunique()),
+    }
+    return Run(
+        config, as_of, headline, prepared.cleaning, features, schemes, grid, choice,
+        segmentation, interpretation, comparison, migration,
+        _provenance(config, as_of, previous, prepared.fingerprint, timings),
     )  # fmt: skip
 
 
-def choose_solution(config: Config, experiments) -> tuple[str, str]:
-    """The solution the report shows: the one the config names, or the vote's best."""
-    from seglab.run.grid import solution_id
+def compute_run(
+    config: Config | str | Path,
+    *,
+    as_of: str | dt.date | None = None,
+    previous_as_of: str | dt.date | None = None,
+    progress: bool = False,
+) -> Path:
+    """The folder of the run of `config` at `as_of`: from the cache when nothing changed.
 
-    spec = config.clustering
-    if spec.choose == "vote":
-        return experiments.best(), "vote"
-    named = solution_id(spec.feature_set, spec.scaling, spec.algorithm, spec.k, spec.seed)
-    if named not in set(experiments.results["solution"]):
-        raise ConfigError(
-            f"clustering names the solution {named}, which the experiment grid does not hold; "
-            "add its feature set, scaling, algorithm, k and seed to 'experiments', or set "
-            "clustering.choose: vote"
-        )
-    return named, "config"
-
-
-def run_heuristics(
-    config: Config | str | Path, *, as_of: str | dt.date | None = None
-) -> tuple[pd.DataFrame, SchemeLabels]:
-    """The customer table (features and attributes) and every configured heuristic scheme.
-
-    Returns
-    -------
-    customers : DataFrame
-        One row per customer in scope.
-    schemes : SchemeLabels
-        Labels, tags, summaries, warnings and skipped schemes.
+    The key holds the config, the dates, the data's fingerprint and the code's, so a changed
+    input, setting or seglab version computes the run again.
     """
-    config = config if isinstance(config, Config) else load_config(config)
+    config = as_config(config)
     as_of = resolve_as_of(config, as_of)
-    data = io.load(config.data)
-    customers = customer_table(_features(config, data, as_of), data.customers)
-    return customers, classify(customers, config.heuristics)
+    previous = None if previous_as_of is None else resolve_as_of(config, previous_as_of)
+    fingerprint = _data_fingerprint(config)
+    key = _run_key(config, as_of, previous, fingerprint)
+
+    def write(folder: Path) -> None:
+        result = run_segmentation(
+            config, as_of=as_of, previous_as_of=previous, progress=progress,
+            data_fingerprint=fingerprint,
+        )  # fmt: skip
+        store.save(result, folder)
+
+    return Cache(config.cache_dir).folder("runs", key, write)
 
 
-def _features(config: Config, data: LoadedData, as_of: dt.date) -> pd.DataFrame:
-    """The feature table as of `as_of`: cached, or computed from the loaded transactions."""
-    return cached_features(config, as_of, Cache(config.cache_dir), data.transactions)
+def is_cached(
+    config: Config | str | Path,
+    *,
+    as_of: str | dt.date | None = None,
+    previous_as_of: str | dt.date | None = None,
+) -> bool:
+    """Whether the run of `config` at `as_of` is in the cache (:func:`compute_run` reuses it)."""
+    config = as_config(config)
+    as_of = resolve_as_of(config, as_of)
+    previous = None if previous_as_of is None else resolve_as_of(config, previous_as_of)
+    key = _run_key(config, as_of, previous, _data_fingerprint(config))
+    folder = Cache(config.cache_dir).path("runs", key)
+    return folder is not None and folder.is_dir()
 
 
-def cached_features(
-    config: Config, as_of: dt.date, cache: Cache, transactions: ir.Table | None = None
-) -> pd.DataFrame:
-    """The customer feature table as of `as_of`, from the cache when the inputs are unchanged.
+def _data_fingerprint(config: Config) -> str:
+    reading.ensure_synthetic(config.data)
+    return reading.fingerprint(config.data.transactions, config.data.customers)
 
-    On a miss the features are computed from `transactions` (loaded from the config when not
-    given). The engine and its resources are not part of the key: both engines give the same
-    table.
+
+def _run_key(config: Config, as_of: dt.date, previous: dt.date | None, fingerprint: str) -> str:
+    dates = (as_of.isoformat(), previous and previous.isoformat())
+    return make_key(config.model_dump(mode="json", exclude={"source"}), *dates, fingerprint)
+
+
+def open_run(
+    source: Config | str | Path,
+    *,
+    as_of: str | dt.date | None = None,
+    previous_as_of: str | dt.date | None = None,
+) -> Run:
+    """The run a notebook shows: read from a run folder, or the (cached) run of a config.
+
+    Parameters
+    ----------
+    source : Config or path-like
+        A run folder (a report folder, or its ``stages`` folder), a config or its YAML file.
+    as_of, previous_as_of : date or str, optional
+        The dates of the run, when `source` is a config.
     """
-    io.ensure_synthetic(config.data)
+    if not isinstance(source, Config) and Path(source).is_dir():
+        folder = Path(source)
+        return store.load(Run, folder / "stages" if (folder / "stages").is_dir() else folder)
+    return store.load(Run, compute_run(source, as_of=as_of, previous_as_of=previous_as_of))
+
+
+def features_stage(config: Config, prepared: Prepared, as_of: dt.date, cache: Cache) -> Features:
+    """The customer table as of `as_of`: features from the cache when the inputs are unchanged.
+
+    The engine and its resources are not part of the key: both engines give the same table.
+    """
     key = make_key(
-        io.fingerprint(config.data.transactions),
+        prepared.fingerprint,
         config.data.model_dump(
             mode="json", exclude={"customers", "synthetic", "engine", "duckdb", "spark"}
         ),
         config.features.model_dump(mode="json", exclude={"sets"}),
         as_of.isoformat(),
     )
-    features = cache.load_frame("features", key)
-    if features is None:
-        if transactions is None:
-            transactions = io.load(config.data).transactions
-        features = compute_features(transactions, as_of, options=config.features)
-        cache.save_frame("features", key, features)
-    return features
+    table = cache.frame(
+        "features",
+        key,
+        lambda: compute_features(prepared.transactions, as_of, options=config.features),
+    )
+    return Features.join(as_of, table, prepared.customers)
 
 
-def customer_table(features: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
-    """Features of every customer in scope joined with their attributes (missing: NaN).
+def run_experiments(
+    config: Config | str | Path, *, as_of: str | dt.date | None = None, progress: bool = True
+) -> Grid:
+    """Load, compute the features and run the experiment grid (what ``seglab run`` prints)."""
+    config = as_config(config)
+    cache = Cache(config.cache_dir)
+    features = features_stage(
+        config, reading.load(config.data), resolve_as_of(config, as_of), cache
+    )
+    return run_grid(config, features.table, cache, progress=progress)
 
-    Customers with attributes but no purchase up to as_of are not in scope and are left out.
-    """
-    if attributes is None:
-        return features
-    return features.join(attributes, how="left")
+
+def run_heuristics(
+    config: Config | str | Path, *, as_of: str | dt.date | None = None
+) -> tuple[Features, SchemeLabels]:
+    """The customer table and every configured heuristic scheme (``seglab segments``)."""
+    config = as_config(config)
+    prepared = reading.load(config.data)
+    features = features_stage(
+        config, prepared, resolve_as_of(config, as_of), Cache(config.cache_dir)
+    )
+    return features, classify(features.customers, config.heuristics)
 
 
-def _compare(customers, clusters, schemes: SchemeLabels, experiments):
-    """The chosen solution against the heuristic schemes (and true_segment when known), and
-    the agreement of every recommended solution and scheme with each other."""
-    revenue = customers["monetary_total"]
-    references = {name: schemes.labels[name] for name in COMPARED_SCHEMES if name in schemes.labels}
-    if "true_segment" in customers:
-        references = {"true_segment": customers["true_segment"], **references}
-    cluster_labels = clusters.rename("cluster")
-    comparisons = {
-        name: compare_labelings(cluster_labels, labels.rename(name), revenue=revenue)
-        for name, labels in references.items()
+def _choose(config: Config, grid: Grid) -> Choice:
+    spec = config.clustering
+    named = solution_id(spec.feature_set, spec.scaling, spec.algorithm, spec.k, spec.seed)
+    return choose_solution(grid.results, grid.recommended, mode=spec.choose, named=named)
+
+
+def _segment(config: Config, grid: Grid, choice: Choice, features: Features) -> Segmentation:
+    row = grid.results.set_index("solution").loc[choice.solution]
+    scaled = grid.scaled[row["feature_set"], row["scaling"]]
+    return segment(
+        {"solution": choice.solution, **row.to_dict()},
+        grid.fitted(choice.solution),
+        features.customers,
+        scaler=scaled.scaler,
+        scaled=scaled.X,
+        features=resolve_feature_set(row["feature_set"], config.features.sets),
+        names=config.clustering.model_dump()["names"],
+    )
+
+
+def _interpret(config, segmentation: Segmentation, features, prepared, cache) -> Interpretation:
+    spec = config.clustering
+    data_key = frame_fingerprint(pd.DataFrame(segmentation.scaled, index=features.customers.index))
+    maps = {
+        method: cache.frame(
+            "embeddings",
+            make_key("embedding", data_key, method, spec.map_sample, config.seed),
+            lambda method=method: embed(
+                segmentation.scaled, method, max_points=spec.map_sample, random_state=config.seed
+            ),
+        )
+        for method in spec.maps
     }
-    labelings = {
-        row.solution: experiments.labels(row.solution)
-        for row in experiments.recommended_solutions().head(8).itertuples()
+    return interpret(
+        segmentation,
+        features.customers,
+        prepared.transactions,
+        maps=maps,
+        rules_depth=spec.rules_depth,
+        boundary_threshold=spec.boundary_threshold,
+        random_state=config.seed,
+    )
+
+
+def _compare(grid: Grid, segmentation: Segmentation, features, schemes) -> Comparison:
+    leading = {
+        sid: grid.labels(sid) for sid in grid.recommended_solutions()["solution"].head(LEADING)
     }
-    labelings.update(references)
-    return comparisons, agreement_table(labelings, measures=["ari"])
+    return compare(segmentation.labels, features.customers, schemes, leading)
 
 
-def _migration(config, data, previous_as_of, schemes, chosen) -> Migration:
+def _migration(config, prepared, previous_as_of, schemes, segmentation, cache) -> Migration:
     """Every scheme and the chosen solution at the previous date, and the moves since."""
     if previous_as_of is None:
         return Migration("", {}, pd.DataFrame(), note="no previous period was given")
-    previous_as_of = resolve_as_of(config, previous_as_of)
-    row, used, scaler, scaled, clusters = chosen
     try:
-        features = _features(config, data, previous_as_of)
+        before = features_stage(config, prepared, previous_as_of, cache)
+        used = before.customers[list(segmentation.features)]
         refit = FeatureScaler(
-            row["scaling"], winsorize=config.experiments.winsorize, pca=config.experiments.pca,
-            random_state=config.seed,
-        ).fit_transform(features[list(used)])  # fmt: skip
-        params = config.experiments.params.get(row["algorithm"], {})
+            segmentation.scaling, winsorize=config.experiments.winsorize,
+            pca=config.experiments.pca, random_state=config.seed,
+        ).fit_transform(used)  # fmt: skip
+        params = config.experiments.params.get(segmentation.algorithm, {})
         labels = fit_many(
-            refit, row["algorithm"], [int(row["k"])], random_state=int(row["seed"]), **params
-        )[0].labels
+            refit, segmentation.algorithm, [segmentation.k], random_state=segmentation.seed,
+            **params,
+        )[0].labels  # fmt: skip
     except DataError as exc:
         return Migration(previous_as_of.isoformat(), {}, pd.DataFrame(), note=str(exc))
-    before = classify(customer_table(features, data.customers), config.heuristics)
+    earlier = classify(before.customers, config.heuristics)
     aligned = align_labels(
-        labels, scaler.transform(features[list(used)]), clusters.to_numpy(), scaled
+        labels,
+        segmentation.scaler.transform(used),
+        segmentation.labels.to_numpy(),
+        segmentation.scaled,
     )
-    previous = _numbered(pd.Series(aligned, index=features.index))
-    matrices = {"cluster": transition_counts(previous, _numbered(clusters))}
-    for name, current in schemes.labels.items():
-        if name in before.labels:
-            matrices[name] = transition_counts(before.labels[name], current)
+    current = segmentation.labels
+    matrices = {
+        "cluster": transition_counts(
+            _numbered(pd.Series(aligned, index=used.index)), _numbered(current)
+        )
+    }
+    for name, labels_now in schemes.labels.items():
+        if name in earlier.labels:
+            matrices[name] = transition_counts(earlier.labels[name], labels_now)
     moves = pd.DataFrame()
     if "frequency_tiers" in matrices:
-        moves = tier_moves(before.labels["frequency_tiers"], schemes.labels["frequency_tiers"])
+        moves = tier_moves(earlier.labels["frequency_tiers"], schemes.labels["frequency_tiers"])
     return Migration(previous_as_of.isoformat(), matrices, moves)
 
 
@@ -363,58 +400,39 @@ def _numbered(labels: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical(labels.astype(str), categories=order), index=labels.index)
 
 
-def _with_segments(embedding: pd.DataFrame, segment_names: np.ndarray) -> pd.DataFrame:
-    return embedding.assign(segment=segment_names[embedding["row"].to_numpy()])
-
-
-def _sample_tree(scaled: np.ndarray, seed: int, size: int = 2_000) -> np.ndarray:
-    """Ward linkage of a seeded sample of the chosen solution's scaled features (dendrogram)."""
-    rows = np.arange(len(scaled))
-    if len(rows) > size:
-        rows = np.sort(np.random.default_rng(seed).choice(len(rows), size, replace=False))
-    return linkage(scaled[rows], "ward")
-
-
-def _segments(clusters, names, memberships, schemes: SchemeLabels) -> pd.DataFrame:
-    """One row per customer: cluster, its name, memberships, every scheme's label and tags."""
-    table = clusters.to_frame("cluster")
-    table["cluster_name"] = names["name"].reindex(clusters.to_numpy()).to_numpy()
-    if memberships is not None:
-        table = table.join(memberships)
-    labels = schemes.labels.astype(str)
-    tags = schemes.tags.rename(columns=lambda c: f"tag_{c}")
-    return table.join(labels).join(tags)
-
-
-def headline(transactions, as_of: dt.date, customers: int, segments: int) -> pd.Series:
-    """Customers, lines, net revenue and period covered: the report's first figures."""
-    in_scope = transactions.filter(transactions.order_date < _day_after(as_of))
-    figures = (
-        in_scope.aggregate(
-            lines=in_scope.count(),
-            revenue=in_scope.amount.sum(),
-            first=in_scope.order_date.min(),
-            last=in_scope.order_date.max(),
-        )
-        .to_pandas()
-        .iloc[0]
-    )
-    return pd.Series(
-        {
-            "as_of": as_of.isoformat(),
-            "customers": customers,
-            "transaction lines": int(figures["lines"]),
-            "net revenue": round(float(figures["revenue"]), 2),
-            "first transaction": f"{figures['first']:%Y-%m-%d}",
-            "last transaction": f"{figures['last']:%Y-%m-%d}",
-            "segments": segments,
-        },
-        name="value",
+def _provenance(config, as_of, previous, fingerprint: str, timings) -> Provenance:
+    return Provenance(
+        config_file=str(config.source),
+        seed=config.seed,
+        as_of=as_of,
+        previous_as_of=previous,
+        data_fingerprint=fingerprint,
+        python=platform.python_version(),
+        packages={name: _version(name) for name in RECORDED_PACKAGES},
+        git_commit=_git_commit(),
+        timings=timings,
     )
 
 
-def _day_after(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    """The checkout's commit when seglab runs from one (None for an installed package)."""
+    if not (_ROOT / ".git").exists():
+        return None
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=_ROOT, capture_output=True, text=True, check=True,
+            timeout=10,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip()
 
 
 class _timed:

@@ -1,0 +1,1 @@
+"""The parameterised notebooks, shipped with the package as ``seglab.notebooks`` (data only)."""

@@ -1,0 +1,117 @@
+"""The interpretation stage: what sets each segment apart, in rules, personas, answers and maps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.cluster.hierarchy import linkage
+
+from seglab.checks import sample_rows
+from seglab.evaluate.indices import silhouette_values
+from seglab.interpret.profile import (
+    Rules,
+    boundary_customers,
+    distinguishing_features,
+    personas,
+    segment_answers,
+    surrogate_rules,
+    top_items,
+)
+from seglab.interpret.segmentation import Segmentation
+
+__all__ = ["Interpretation", "interpret"]
+
+#: Customers in the sample whose Ward tree the dendrogram draws.
+TREE_SAMPLE = 2_000
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """The chosen segmentation explained.
+
+    Attributes
+    ----------
+    distinguishing : DataFrame
+        The features that set each segment apart most (``segment``, ``rank``, ``feature``,
+        ``difference``).
+    rules : Rules
+        Readable rules of a small surrogate decision tree, with their fidelity.
+    personas : DataFrame
+        Each segment's most typical customer.
+    answers : DataFrame
+        The practitioners' questions per segment: who, what they bring, what they buy, when.
+    boundary : DataFrame or None
+        Fuzzy solutions: customers whose highest membership is below the threshold.
+    maps : dict of str to DataFrame
+        2-D maps by method (``row``, ``x``, ``y``, ``segment``).
+    silhouettes : DataFrame
+        Per-customer silhouette of a seeded sample (``row``, ``cluster``, ``silhouette``).
+    tree : ndarray
+        Ward linkage of a seeded sample of the scaled features (for a dendrogram).
+    """
+
+    distinguishing: pd.DataFrame
+    rules: Rules
+    personas: pd.DataFrame
+    answers: pd.DataFrame
+    boundary: pd.DataFrame | None
+    maps: dict[str, pd.DataFrame]
+    silhouettes: pd.DataFrame
+    tree: np.ndarray
+
+    def map(self, method: str = "pca") -> pd.DataFrame | None:
+        """The 2-D map drawn with `method`, None when the config did not ask for it."""
+        return self.maps.get(method)
+
+
+def interpret(
+    segmentation: Segmentation,
+    customers: pd.DataFrame,
+    transactions,
+    *,
+    maps: Mapping[str, pd.DataFrame],
+    rules_depth: int = 3,
+    boundary_threshold: float = 0.6,
+    random_state: int = 0,
+) -> Interpretation:
+    """Explain `segmentation` over the customer table it was fitted on.
+
+    Parameters
+    ----------
+    segmentation : Segmentation
+        The chosen solution, with its scaled features in memory.
+    customers : DataFrame
+        The customer table (features and attributes).
+    transactions : ibis Table
+        Clean transactions, for the items each segment buys most.
+    maps : mapping of str to DataFrame
+        2-D embeddings (``row``, ``x``, ``y``) by method; the segment names are added here.
+    rules_depth : int
+        Depth of the surrogate decision tree.
+    boundary_threshold : float
+        Fuzzy customers whose highest membership is below this are boundary customers.
+    random_state : int
+        Seed of the samples (personas, silhouettes, tree).
+    """
+    labels, scaled = segmentation.labels, segmentation.scaled
+    used = customers[list(segmentation.features)]
+    names = segmentation.segment_names.to_numpy()
+    memberships = segmentation.memberships
+    return Interpretation(
+        distinguishing=distinguishing_features(segmentation.differences),
+        rules=surrogate_rules(used, labels, depth=rules_depth),
+        personas=personas(scaled, customers, labels, random_state=random_state),
+        answers=segment_answers(customers, labels, top_items(transactions, labels)),
+        boundary=(
+            None if memberships is None else boundary_customers(memberships, boundary_threshold)
+        ),
+        maps={
+            method: embedding.assign(segment=names[embedding["row"].to_numpy()])
+            for method, embedding in maps.items()
+        },
+        silhouettes=silhouette_values(scaled, labels.to_numpy(), random_state=random_state),
+        tree=linkage(scaled[sample_rows(len(scaled), TREE_SAMPLE, random_state)], "ward"),
+    )

@@ -1,0 +1,221 @@
+"""Reports: compute (or reuse) a run, render its notebook, write the artefacts, publish atomically.
+
+A report is built in a temporary folder next to its destination and moved into place only when
+everything succeeded, so a failed run never replaces the last good report. The notebook only
+reads the run's stage results (``stages/`` inside the report folder); nothing is computed twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from seglab.errors import ConfigError
+from seglab.report.index import write_index
+from seglab.report.render import REPORT_NOTEBOOK, execute, export_html
+from seglab.run import store
+from seglab.run.config import Config, as_config, resolve_as_of
+from seglab.run.pipeline import Run, compute_run
+
+__all__ = ["period_ends", "render_report", "render_series", "summary", "write_artefacts"]
+
+log = logging.getLogger(__name__)
+
+PERIODS = {"month": ("ME", 1), "quarter": ("QE", 3)}
+
+
+def render_report(
+    config: Config | str | Path,
+    *,
+    as_of: str | dt.date | None = None,
+    previous_as_of: str | dt.date | None = None,
+    out_root: str | Path = "reports",
+    progress: bool = False,
+) -> Path:
+    """Render the report for one date into ``out_root/<config name>/<as_of>/``.
+
+    Parameters
+    ----------
+    config : Config or path-like
+        The run config (or its YAML file).
+    as_of : date or str, optional
+        Overrides the config's ``as_of``.
+    previous_as_of : date or str, optional
+        The period migration is measured from; one month before `as_of` by default.
+    out_root : path-like
+        Root of all reports; ``index.html`` of the config's folder is refreshed.
+    progress : bool
+        Show progress bars for the long steps.
+
+    Returns
+    -------
+    Path
+        The folder of the finished report (holding ``report.html``).
+    """
+    config = as_config(config)
+    as_of = resolve_as_of(config, as_of)
+    previous = _months_before(as_of, 1) if previous_as_of is None else previous_as_of
+    previous = resolve_as_of(config, previous)
+    if previous >= as_of:
+        raise ConfigError(f"the previous date {previous} must come before as_of {as_of}")
+    started = time.perf_counter()
+    stages = compute_run(config, as_of=as_of, previous_as_of=previous, progress=progress)
+    folder = Path(out_root).resolve() / config.name
+    final = folder / as_of.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(
+        dir=folder, prefix=f".{as_of.isoformat()}-", ignore_cleanup_errors=True
+    ) as tmp:
+        work = Path(tmp)
+        shutil.copytree(stages, work / "stages")
+        run = store.load(Run, work / "stages")
+        notebook = work / REPORT_NOTEBOOK
+        failed = folder / "failed" / as_of.isoformat()
+        notebook_s = execute(REPORT_NOTEBOOK, notebook, {"run_dir": str(work)}, failed=failed)
+        html_start = time.perf_counter()
+        (work / "report.html").write_text(export_html(notebook), encoding="utf-8")
+        write_artefacts(run, work)
+        timings = {
+            "notebook_s": round(notebook_s, 3),
+            "html_s": round(time.perf_counter() - html_start, 3),
+            "total_s": round(time.perf_counter() - started, 3),
+            "steps": run.provenance.timings,
+        }
+        _write_run_record(work / "run.json", run, timings)
+        _replace(work, final)
+    write_index(folder)
+    log.info("report written to %s", final / "report.html")
+    return final
+
+
+def render_series(
+    config: Config | str | Path,
+    *,
+    start: str | dt.date,
+    end: str | dt.date,
+    every: str = "month",
+    out_root: str | Path = "reports",
+    progress: bool = False,
+) -> list[Path]:
+    """Render one report per period end from `start` to `end`, each against the one before.
+
+    Stops at the first failure (which raises): reports already rendered stay in place, and the
+    index lists them. Cached features and solutions are reused across periods and reruns.
+    """
+    config = as_config(config)
+    dates = period_ends(start, end, every)
+    previous = _months_before(dates[0], PERIODS[every][1])
+    folders = []
+    for as_of in dates:
+        folders.append(
+            render_report(
+                config, as_of=as_of, previous_as_of=previous, out_root=out_root, progress=progress
+            )
+        )
+        previous = as_of
+    return folders
+
+
+def period_ends(start: str | dt.date, end: str | dt.date, every: str) -> list[dt.date]:
+    """The last days of the months (or quarters) from `start` to `end`, inclusive.
+
+    >>> [d.isoformat() for d in period_ends("2011-01-15", "2011-03-31", "month")]
+    ['2011-01-31', '2011-02-28', '2011-03-31']
+    """
+    if every not in PERIODS:
+        raise ConfigError(f"--every must be one of {', '.join(PERIODS)}, got '{every}'")
+    try:
+        dates = pd.date_range(
+            dt.date.fromisoformat(str(start)),
+            dt.date.fromisoformat(str(end)),
+            freq=PERIODS[every][0],
+        )
+    except ValueError:
+        raise ConfigError(f"--from '{start}' and --to '{end}' must be dates YYYY-MM-DD") from None
+    if dates.empty:
+        raise ConfigError(f"no {every} ends between {start} and {end}; widen the range")
+    return [d.date() for d in dates]
+
+
+def write_artefacts(run: Run, folder: Path) -> list[Path]:
+    """Write the run's tables for other tools into `folder`.
+
+    ``segments.parquet`` and ``segments.csv`` (one row per customer: chosen cluster and name,
+    fuzzy memberships, every scheme's label and tags), ``results.parquet`` (one row per
+    solution of the grid) and ``summary.json`` (headline figures and segment sizes).
+    """
+    segments = run.segments.reset_index()
+    segments.to_parquet(folder / "segments.parquet", index=False)
+    segments.to_csv(folder / "segments.csv", index=False)
+    run.grid.results.to_parquet(folder / "results.parquet", index=False)
+    (folder / "summary.json").write_text(json.dumps(summary(run), indent=2, sort_keys=True))
+    return [folder / name for name in ("segments.parquet", "segments.csv", "results.parquet")]
+
+
+def summary(run: Run) -> dict:
+    """Headline figures and segment sizes, for dashboards and tests (no timings)."""
+    return {
+        "headline": run.headline,
+        "chosen_solution": run.choice.solution,
+        "chosen_by": run.choice.chosen_by,
+        "clusters": {
+            str(segment): {
+                "name": row["name"], "customers": int(row["customers"]),
+                "revenue_share": round(float(row["revenue_share"]), 6),
+            }
+            for segment, row in run.segmentation.profile.iterrows()
+        },
+        "schemes": {
+            name: table.set_index(table["segment"].astype(str))["customers"].astype(int).to_dict()
+            for name, table in run.schemes.summaries.items()
+            if name in run.schemes.labels
+        },
+    }  # fmt: skip
+
+
+def _write_run_record(path: Path, run: Run, timings: dict) -> None:
+    """``run.json``: config, seed, data fingerprint, package versions, git commit, timings."""
+    made = run.provenance
+    record = {
+        "config": run.config.model_dump(mode="json"),
+        "seed": made.seed,
+        "as_of": made.as_of.isoformat(),
+        "data_fingerprint": made.data_fingerprint,
+        "python": made.python,
+        "packages": made.packages,
+        "git_commit": made.git_commit,
+        "timings": timings,
+    }
+    path.write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` earlier; a month end maps to a month end.
+
+    >>> _months_before(dt.date(2026, 4, 30), 1), _months_before(dt.date(2026, 4, 15), 1)
+    (datetime.date(2026, 3, 31), datetime.date(2026, 3, 15))
+    """
+    stamp = pd.Timestamp(day)
+    if stamp.is_month_end:
+        return (stamp - pd.offsets.MonthEnd(months)).date()
+    return (stamp - pd.DateOffset(months=months)).date()
+
+
+def _replace(work: Path, final: Path) -> None:
+    """Move the finished run into place; the old one is removed only after the move."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}-old-{os.getpid()}")
+        final.rename(old)
+    work.chmod(0o755)
+    work.rename(final)
+    if old is not None:
+        shutil.rmtree(old)
