@@ -1,16 +1,24 @@
 """seglab: a workbench for customer segmentation.
 
 The public surface is small: load a config, run the segmentation (every stage, typed results),
-open a run for a notebook, render a report. Each stage of the data flow is a subpackage:
-``data``, ``features``, ``heuristics``, ``cluster``, ``evaluate``, ``interpret``, ``report``,
-and ``run`` (config, cache, grid, the orchestrator) drives them. The names below are imported on
+open a run for a notebook, render a report, load a saved segmentation and score customers.
+Each stage of the data flow is a subpackage: ``data``, ``features``, ``heuristics``,
+``cluster``, ``evaluate``, ``interpret``, ``report``, and ``run`` (config, cache, grid, the
+orchestrator) drives them. The names below are imported on
 first use, so that importing one stage (a worker process, the command line) stays cheap.
 """
 
 from importlib import import_module
 from importlib.metadata import version
 
-from seglab.errors import ConfigError, DataError, SchemaError, SeglabError, SeglabWarning
+from seglab.errors import (
+    ConfigError,
+    DataError,
+    ModelError,
+    SchemaError,
+    SeglabError,
+    SeglabWarning,
+)
 
 #: Public name -> the module that defines it.
 _LAZY = {
@@ -23,12 +31,15 @@ _LAZY = {
     "run_segmentation": "seglab.run.pipeline",
     "render_report": "seglab.run.reports",
     "render_series": "seglab.run.reports",
+    "load_segmentation": "seglab.interpret.saved",
+    "score": "seglab.run.scoring",
 }
 
 __all__ = [
     "Config",
     "ConfigError",
     "DataError",
+    "ModelError",
     "Run",
     "SchemaError",
     "SeglabError",
@@ -36,11 +47,13 @@ __all__ = [
     "__version__",
     "compute_run",
     "load_config",
+    "load_segmentation",
     "open_run",
     "render_report",
     "render_series",
     "run_experiments",
     "run_segmentation",
+    "score",
 ]
 
 __version__ = version("seglab")

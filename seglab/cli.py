@@ -1,4 +1,4 @@
-"""The ``seglab`` command: synth, validate, features, segments, run, report, cache.
+"""The ``seglab`` command: synth, validate, features, segments, run, report, score, cache.
 
 Exit codes: 0 success; 2 a user error (bad config, bad data, bad arguments), printed as one
 paragraph without a traceback; 1 an internal error (a bug: the traceback is printed).
@@ -127,13 +127,14 @@ def _run(args: argparse.Namespace) -> int:
     reused = is_cached(args.config, as_of=args.as_of)
     folder = compute_run(args.config, as_of=args.as_of, progress=True)
     run = open_run(folder)
-    columns = ["solution", "votes", "silhouette", "calinski_harabasz", "davies_bouldin"]
+    columns = ["rank", "solution", "votes", "n_voting", "reference_silhouette", "balance"]
     with pd.option_context("display.width", 160, "display.max_columns", 10):
-        print(run.grid.recommended_solutions()[columns].to_string(index=False))
+        print(run.choice.top()[columns].to_string(index=False))
     print(
         f"\n{len(run.grid.results)} solutions: {run.grid.cache_hits} from the cache, "
         f"{run.grid.computed} fitted; chosen ({run.choice.chosen_by}): {run.choice.solution}"
     )
+    print(run.choice.statement)
     print(f"run folder: {folder}" + (" (served whole from the cache)" if reused else ""))
     if args.out:
         _write_table(run.grid.results, Path(args.out))
@@ -166,6 +167,27 @@ def _report(args: argparse.Namespace) -> int:
         progress=True,
     )  # fmt: skip
     print(f"report: {folder / 'report.html'}")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from seglab.run.scoring import score
+
+    scores = score(args.model, args.config, as_of=args.as_of)
+    table = scores.customers
+    counts = table.groupby(["segment_id", "segment_name"]).size().reset_index()
+    counts = counts.sort_values("segment_id", key=lambda ids: ids.str[1:].astype(int))
+    with pd.option_context("display.width", 160, "display.max_colwidth", 60):
+        print(counts.rename(columns={0: "customers"}).to_string(index=False))
+        print("\ndrift against the training customers (population stability index):")
+        print(scores.drift.to_string(index=False))
+    for warning in scores.warnings:
+        print(f"warning: {warning}")
+    if args.out:
+        _write_table(table.reset_index(), Path(args.out))
+        print(f"{len(table)} customers scored: {args.out}")
     return 0
 
 
@@ -235,6 +257,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", help="report date YYYY-MM-DD (default: the config's)")
     run.add_argument("--out", help="optional .parquet or .csv file for the results table")
     run.set_defaults(handler=_run)
+
+    score = commands.add_parser(
+        "score", help="assign customers to the segments of a saved segmentation"
+    )
+    score.add_argument("--model", required=True, help="segmentation.skops written beside a report")
+    score.add_argument("--config", required=True, help="YAML config naming the transactions")
+    score.add_argument("--as-of", help="date YYYY-MM-DD the features describe (default: config's)")
+    score.add_argument("--out", help="optional .parquet or .csv file for the scored customers")
+    score.set_defaults(handler=_score)
 
     cache = commands.add_parser(
         "cache", help="show or trim the cache of features, solutions and runs"

@@ -6,7 +6,7 @@ a short message and exit code 2. Anything else is a bug (exit code 1).
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DataError", "SchemaError", "SeglabError", "SeglabWarning"]
+__all__ = ["ConfigError", "DataError", "ModelError", "SchemaError", "SeglabError", "SeglabWarning"]
 
 
 class SeglabError(Exception):
@@ -23,6 +23,10 @@ class SchemaError(SeglabError):
 
 class DataError(SeglabError):
     """Input data matches the contract but its values are unusable (empty, out of range)."""
+
+
+class ModelError(SeglabError):
+    """A saved segmentation cannot be used: missing, damaged, another format, untrusted content."""
 
 
 class SeglabWarning(UserWarning):

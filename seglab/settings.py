@@ -54,21 +54,36 @@ def describe_errors(exc: ValidationError, source: str, model: type[BaseModel]) -
     model : BaseModel subclass
         The model validated, to list the keys allowed where an unknown one was found.
     """
-    lines = []
+    lines, seen = [], {}
     errors = sorted(exc.errors(), key=lambda err: err["type"] != "extra_forbidden")
     for err in errors:
-        loc = [str(part) for part in err["loc"]]
+        loc = [str(part) for part in err["loc"] if not _is_type_name(str(part))]
         key = ".".join(loc)
+        if key in seen and err["type"] not in ("extra_forbidden", "missing"):
+            # a value that fits none of a field's alternatives: one sentence for all of them
+            lines[seen[key]] = lines[seen[key]].replace(" (got", f" or {_message(err)} (got", 1)
+            continue
+        seen[key] = len(lines)
         if err["type"] == "extra_forbidden":
             known = known_keys(loc[:-1], model)
             hint = suggest(loc[-1], known)
             lines.append(f"unknown key '{key}'{hint or '.'} Known keys here: {', '.join(known)}.")
         elif err["type"] == "missing":
             lines.append(f"missing required key '{key}'.")
+        elif not key:  # a check of the whole config: the input is the whole config
+            lines.append(f"{_message(err)}.")
         else:
-            message = err["msg"].removeprefix("Value error, ")
-            lines.append(f"key '{key}': {message} (got {err.get('input')!r}).")
+            lines.append(f"key '{key}': {_message(err)} (got {err.get('input')!r}).")
     return f"{source}: " + " ".join(lines)
+
+
+def _message(err: dict) -> str:
+    return err["msg"].removeprefix("Value error, ")
+
+
+def _is_type_name(part: str) -> bool:
+    """pydantic names the alternative of a union it tried (``int``, ``tuple[int, int]``)."""
+    return part in {"int", "float", "str", "bool", "list", "dict"} or "[" in part
 
 
 def known_keys(loc: list[str | int], model: type[BaseModel]) -> list[str]:

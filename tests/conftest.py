@@ -57,7 +57,13 @@ def write_config(folder: Path, **overrides) -> Path:
             "bootstrap": 3,
             "stability_seeds": 2,
         },
-        "clustering": {"choose": "config", "algorithm": "kmeans", "k": 4},
+        "clustering": {
+            "choose": "config",
+            "feature_set": "value",
+            "scaling": "log_standard",
+            "algorithm": "kmeans",
+            "k": 4,
+        },
     }
     for key, value in overrides.items():
         raw[key] = value

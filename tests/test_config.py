@@ -42,8 +42,11 @@ def test_config_is_frozen():
 
 
 def test_bad_value_names_key_and_value():
-    with pytest.raises(ConfigError, match=r"key 'clustering\.k'.*'abc'"):
+    with pytest.raises(ConfigError) as error:
         config_from_dict({**MINIMAL, "clustering": {"k": "abc"}})
+    message = str(error.value)
+    assert "key 'clustering.k': Input should be a valid integer" in message
+    assert "or Input should be a valid tuple (got 'abc')" in message and message.count("key") == 1
 
 
 def test_unknown_scaler_lists_known_ones():
@@ -62,9 +65,17 @@ def test_unknown_feature_in_a_set_suggests():
 
 
 def test_feature_set_from_config_and_unknown_set():
-    sets = {"features": {"sets": {"mine": ["tenure_days"]}}}
-    config = config_from_dict({**MINIMAL, **sets, "clustering": {"feature_set": "mine"}})
-    assert config.clustering_features == ("tenure_days",)
+    raw = {
+        **MINIMAL,
+        "features": {"sets": {"mine": ["tenure_days"]}},
+        "experiments": {"feature_sets": ["mine", "rfm"]},
+    }
+    with pytest.raises(ConfigError, match=r"'mine' has one feature .*clustering.maps: \[\]"):
+        config_from_dict({**raw, "clustering": {"feature_set": "mine"}})
+    config = config_from_dict({**raw, "clustering": {"feature_set": "mine", "maps": []}})
+    assert config.clustering.constraints["feature_set"] == "mine"
+    # Only a set the report may show needs two features for its map.
+    config_from_dict({**raw, "clustering": {"feature_set": "rfm"}})
     with pytest.raises(ConfigError, match=r"unknown feature set 'rmf'.*Known: behaviour, full"):
         config_from_dict({**MINIMAL, "clustering": {"feature_set": "rmf"}})
 

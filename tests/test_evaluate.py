@@ -429,10 +429,10 @@ def test_each_group_gets_its_own_recommendation():
     assert "no knee" in knees["note"].iloc[1]
 
 
-def test_gap_that_finds_no_structure_votes_for_the_smallest_k_of_the_grid():
+def test_gap_that_finds_no_structure_abstains_and_says_so():
     gap = pd.DataFrame({"k": [1, 2, 3, 4, 5], "gap": [0.5, 0.2, 0.1, 0.0, 0.0], "gap_se": 0.05})
     vote = choose_k(HAND, gap=gap, by=[], criteria=["gap"]).votes.iloc[0]
-    assert (vote["k"], vote["value"]) == (2, 0.5)
+    assert pd.isna(vote["k"])
     assert "no cluster structure" in vote["note"]
 
 

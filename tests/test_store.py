@@ -43,7 +43,7 @@ def computed(tmp_path_factory, config_writer):
 def test_every_stage_result_reads_back_as_computed(computed, tmp_path):
     loaded = store.load(Run, store.save(computed, tmp_path / "run"))
     _same(computed, loaded, "run")
-    assert loaded.grid.solutions == {} and loaded.segmentation.scaler is None  # in memory only
+    assert loaded.grid.solutions == {} and loaded.segmentation.model is None  # in memory only
 
 
 def test_the_comparer_catches_a_changed_table(computed, tmp_path):

@@ -3,7 +3,6 @@
 * :func:`gap_statistic` computes Tibshirani's gap over a grid of k with a clustering callable.
 * :func:`choose_k` turns a tidy table of solutions (one row per k) into one vote per criterion
   and a recommended k per (feature set, scaling, algorithm).
-* :func:`choose_solution` picks the solution a run shows: the strongest vote, or the config's.
 """
 
 from __future__ import annotations
@@ -26,17 +25,12 @@ __all__ = [
     "CRITERIA",
     "DEFAULT_CRITERIA",
     "GROUP_COLUMNS",
-    "Choice",
     "KChoice",
     "Knee",
-    "best_solution",
     "choose_k",
-    "choose_solution",
     "gap_choice",
     "gap_statistic",
     "knee_point",
-    "rank_recommended",
-    "solution_id",
 ]
 
 #: Columns naming one series of solutions; ``choose_k`` votes once per combination.
@@ -306,8 +300,7 @@ def _vote_gap(ks: np.ndarray, gap: pd.DataFrame | None) -> tuple:
     if k in ks:
         return k, value, note
     if k == 1:
-        note = "gap chose k=1 (no cluster structure); voting for the smallest k of the grid"
-        return int(ks.min()), value, note
+        return None, value, "the gap statistic finds no cluster structure (k = 1): no vote"
     return None, value, f"gap chose k={k}, which is not among the solutions"
 
 
@@ -361,8 +354,8 @@ def choose_k(
     inertia curve (:func:`knee_point`); ``silhouette``, ``calinski_harabasz`` and
     ``modified_partition_coefficient`` for their largest value; ``davies_bouldin`` and
     ``xie_beni`` for their smallest (exact ties go to the smaller k); ``gap`` for
-    :func:`gap_choice` of the group's gap table. When the gap picks k = 1 and the grid lacks it,
-    the gap votes for the grid's smallest k and says so in ``note``. A criterion abstains
+    :func:`gap_choice` of the group's gap table. When the gap picks k = 1 (no cluster
+    structure) it abstains and says so in ``note``. A criterion abstains
     (k = <NA>, with a note) when it is undefined for every k, has no knee, or has no gap table.
     The recommended k has the most votes; ties go to the smallest k, as simpler segmentations
     are preferred.
@@ -437,78 +430,3 @@ def choose_k(
     )
     recommended["recommended_k"] = recommended["recommended_k"].astype("Int64")
     return KChoice(votes=votes, recommended=recommended)
-
-
-def solution_id(feature_set: str, scaling: str, algorithm: str, k: int, seed: int) -> str:
-    """The readable id of one solution.
-
-    >>> solution_id("rfm", "standard", "kmeans", 4, 0)
-    'rfm/standard/kmeans/k=4/seed=0'
-    """
-    return f"{feature_set}/{scaling}/{algorithm}/k={k}/seed={seed}"
-
-
-def rank_recommended(results: pd.DataFrame, recommended: pd.DataFrame) -> pd.DataFrame:
-    """The recommended k of every series with its metrics, strongest vote first.
-
-    Ties go to the better silhouette, then to the solution id.
-    """
-    keys = [*GROUP_COLUMNS, "seed"]
-    chosen = recommended.dropna(subset=["recommended_k"])
-    chosen = chosen.rename(columns={"recommended_k": "k"}).astype({"k": "int64"})
-    merged = results.merge(chosen[[*keys, "k", "votes"]], on=[*keys, "k"])
-    order = ["votes", "silhouette", "solution"]
-    return merged.sort_values(order, ascending=[False, False, True]).reset_index(drop=True)
-
-
-def best_solution(results: pd.DataFrame, recommended: pd.DataFrame) -> str:
-    """The recommended solution with the strongest vote; the best silhouette when none is."""
-    ranked = rank_recommended(results, recommended)
-    if ranked.empty:
-        return results.sort_values("silhouette", ascending=False)["solution"].iloc[0]
-    return ranked["solution"].iloc[0]
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The solution a run shows and why.
-
-    Attributes
-    ----------
-    solution : str
-        Its id (:func:`solution_id`).
-    chosen_by : str
-        ``vote`` (the strongest vote of the grid) or ``config`` (named by the analyst).
-    candidates : DataFrame
-        The recommended solutions, strongest vote first (:func:`rank_recommended`).
-    """
-
-    solution: str
-    chosen_by: str
-    candidates: pd.DataFrame
-
-
-def choose_solution(
-    results: pd.DataFrame,
-    recommended: pd.DataFrame,
-    *,
-    mode: str = "vote",
-    named: str | None = None,
-) -> Choice:
-    """The vote's best solution (``mode="vote"``), or the one the config names.
-
-    Raises
-    ------
-    ConfigError
-        When the named solution is not in the grid.
-    """
-    candidates = rank_recommended(results, recommended)
-    if mode == "vote":
-        return Choice(best_solution(results, recommended), "vote", candidates)
-    if named not in set(results["solution"]):
-        raise ConfigError(
-            f"clustering names the solution {named}, which the experiment grid does not hold; "
-            "add its feature set, scaling, algorithm, k and seed to 'experiments', or set "
-            "clustering.choose: vote"
-        )
-    return Choice(named, "config", candidates)

@@ -2,9 +2,9 @@
 
 Every scheme is evaluated again at the previous date on the same data; each pair of labellings
 gives a transition matrix (previous segments in rows, current in columns, new and lost
-customers as their own row and column). Cluster labels are aligned first: the previous
-period's clusters are matched to the current ones by the distance between their centres in the
-current scaled space (Hungarian), so "cluster 2" means the same group in both periods.
+customers as their own row and column). The clusters are compared by segment id: the previous
+period's customers are scored by a saved segmentation (:mod:`seglab.interpret.identity` keeps
+ids stable), so "S2" means the same group in both periods.
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
-from scipy.spatial.distance import cdist
 
 __all__ = [
     "FREQUENCY_TIER_ORDER",
     "Migration",
-    "align_labels",
     "tier_moves",
     "transition_shares",
 ]
@@ -53,41 +50,6 @@ class Migration:
     def matrix(self, scheme: str) -> pd.DataFrame | None:
         """The counts of one scheme (or ``cluster``), None when it was not evaluated."""
         return self.matrices.get(scheme)
-
-
-def align_labels(
-    previous_labels: np.ndarray,
-    previous_points: np.ndarray,
-    current_labels: np.ndarray,
-    current_points: np.ndarray,
-) -> np.ndarray:
-    """Renumber previous clusters after the current cluster whose centre is nearest.
-
-    Centres are the means of each cluster's points, all in the same (current) scaled space;
-    the one-to-one matching minimises the summed distance. Previous clusters left unmatched
-    (more previous than current clusters) get new numbers after the current ones.
-
-    Examples
-    --------
-    >>> prev_points = np.array([[0.0], [0.2], [5.0], [5.2]])
-    >>> cur_points = np.array([[5.1], [0.1]])
-    >>> align_labels(np.array([0, 0, 1, 1]), prev_points, np.array([0, 1]), cur_points).tolist()
-    [1, 1, 0, 0]
-    """
-    previous_ids, previous_codes = np.unique(previous_labels, return_inverse=True)
-    current_ids = np.unique(current_labels)
-    previous_centres = np.vstack(
-        [previous_points[previous_codes == i].mean(axis=0) for i in range(len(previous_ids))]
-    )
-    current_centres = np.vstack(
-        [current_points[current_labels == c].mean(axis=0) for c in current_ids]
-    )
-    rows, cols = linear_sum_assignment(cdist(previous_centres, current_centres))
-    new_ids = np.full(len(previous_ids), -1, dtype=np.int64)
-    new_ids[rows] = current_ids[cols]
-    unmatched = new_ids < 0
-    new_ids[unmatched] = int(current_ids.max()) + 1 + np.arange(unmatched.sum())
-    return new_ids[previous_codes]
 
 
 def transition_shares(counts: pd.DataFrame) -> pd.DataFrame:

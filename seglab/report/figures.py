@@ -24,6 +24,7 @@ __all__ = [
     "WRAP",
     "agreement_heatmap",
     "bcg_scatter",
+    "choice_evidence",
     "comparison_heatmap",
     "contingency_heatmap",
     "dendrogram",
@@ -358,6 +359,43 @@ def elbow(solutions: pd.DataFrame, *, knee: int | None = None, title: str = "Elb
         ax.axvline(knee, color="grey", linestyle="--", linewidth=1)
         ax.annotate(f"knee: k = {knee}", (knee, ax.get_ylim()[1]), ha="left", va="top")
     ax.set(title=title, xlabel="k", ylabel="inertia (within-cluster sum of squares)")
+    return fig
+
+
+#: The evidence a choice is made on: (column, panel title); see seglab.evaluate.selection.
+CHOICE_EVIDENCE = (
+    ("reference_silhouette", "silhouette, reference space"),
+    ("support", "share of criteria agreeing on k"),
+    ("balance", "balance of segment sizes"),
+    ("smallest_share", "smallest segment (share)"),
+    ("bootstrap_min_cluster_jaccard", "stability: weakest segment"),
+)
+
+
+def choice_evidence(candidates: pd.DataFrame, *, title: str = "Why this segmentation") -> Figure:
+    """The leading candidates side by side on every criterion of the choice; the chosen one
+    (first row) in a darker colour, ineligible ones hatched."""
+    panels = [(c, label) for c, label in CHOICE_EVIDENCE if c in candidates]
+    names = [
+        f"{row.solution.rsplit('/seed=', 1)[0]}" for row in candidates.itertuples()
+    ]  # the seed adds nothing when the grid has one
+    fig = Figure(
+        figsize=(3.2 * len(panels) + 2.5, 0.5 * len(candidates) + 1.6), layout="constrained"
+    )
+    axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
+    colours = ["#1f4e79"] + ["#9dc3e6"] * (len(candidates) - 1)
+    eligible = candidates.get("eligible", pd.Series(True, index=candidates.index)).to_numpy()
+    for ax, (column, label) in zip(axes, panels, strict=True):
+        values = candidates[column].astype(float).fillna(0).to_numpy()
+        bars = ax.barh(np.arange(len(values)), values, color=colours)
+        for bar, ok in zip(bars, eligible, strict=True):
+            if not ok:
+                bar.set_hatch("//")
+        ax.set(title=label, xlim=(0, max(1.0, float(np.nanmax(values)) * 1.1)))
+        ax.bar_label(bars, labels=[f"{v:.2f}" for v in values], padding=2, fontsize=8)
+    axes[0].set_yticks(np.arange(len(names)), labels=names)
+    axes[0].invert_yaxis()
+    fig.suptitle(title)
     return fig
 
 

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 import pandas as pd
 
 from seglab.evaluate.agreement import PairComparison
-from seglab.evaluate.choice import Choice
+from seglab.evaluate.drift import DRIFT_WARNING
+from seglab.evaluate.selection import Choice
 from seglab.interpret.migration import Migration
 
 __all__ = ["migration_text", "narrative"]
@@ -27,11 +28,58 @@ def migration_text(migration: Migration) -> str:
     )
 
 
+def identity_text(names: pd.DataFrame, identity: pd.DataFrame, drift: pd.DataFrame) -> str:
+    r"""Markdown on where the segment ids come from: a first fit, or matched to a reference.
+
+    >>> names = pd.DataFrame({"segment_id": ["S1", "S3"], "name": ["loyal", "lapsed"]})
+    >>> identity = pd.DataFrame(
+    ...     {"segment_id": ["S1", "S3", "S2"], "status": ["kept", "new", "dissolved"],
+    ...      "previous_name": ["loyal", None, "new"]}
+    ... )
+    >>> print(identity_text(names, identity, pd.DataFrame()).replace(". ", ".\n"))
+    Matched to the reference segmentation: **S1** (loyal) kept its id, name and action.
+    New since the reference: **S3** (lapsed).
+    Dissolved since the reference: **S2** (new).
+    """
+    if identity.empty:
+        ids = ", ".join(names["segment_id"])
+        return (
+            f"A first segmentation: the segments are numbered by size ({ids}). Name them in the "
+            "config under `clustering.names` by id; later reports match their segments to this "
+            "one, so the ids and names stay with the segments that persist."
+        )
+    by_status = {
+        status: ", ".join(f"**{row.segment_id}** ({name})" for row, name in rows)
+        for status, rows in _rows_by_status(names, identity).items()
+    }
+    parts = []
+    if "kept" in by_status:
+        parts.append(f"{by_status['kept']} kept its id, name and action.")
+    if "new" in by_status:
+        parts.append(f"New since the reference: {by_status['new']}.")
+    if "dissolved" in by_status:
+        parts.append(f"Dissolved since the reference: {by_status['dissolved']}.")
+    drifted = drift[drift["psi"] > DRIFT_WARNING]["feature"].tolist() if not drift.empty else []
+    if drifted:
+        parts.append(
+            f"The customers have shifted strongly on {', '.join(drifted)} (population "
+            f"stability index above {DRIFT_WARNING}); the segments may need a fresh look."
+        )
+    return "Matched to the reference segmentation: " + " ".join(parts)
+
+
+def _rows_by_status(names: pd.DataFrame, identity: pd.DataFrame) -> dict[str, list]:
+    current = names.set_index("segment_id")["name"]
+    grouped: dict[str, list] = {}
+    for row in identity.itertuples():
+        name = row.previous_name if row.status == "dissolved" else current.get(row.segment_id)
+        grouped.setdefault(row.status, []).append((row, name))
+    return grouped
+
+
 def narrative(
     headline: Mapping,
     choice: Choice,
-    results: pd.DataFrame,
-    recommended: pd.DataFrame,
     profile: pd.DataFrame,
     truth: PairComparison | None = None,
 ) -> str:
@@ -42,33 +90,20 @@ def narrative(
     headline : mapping
         The run's headline figures (customers, net revenue, period covered).
     choice : Choice
-        The solution shown and how it was chosen.
-    results, recommended : DataFrame
-        The grid's results and its recommended k per series.
+        The solution shown and the evidence it was chosen on.
     profile : DataFrame
         The segments' profile with their names.
     truth : PairComparison, optional
         The clusters against the true archetypes (synthetic data).
     """
-    chosen = results.set_index("solution").loc[choice.solution]
     largest = profile.sort_values("customers", ascending=False).iloc[0]
     richest = profile.sort_values("revenue_share", ascending=False).iloc[0]
-    keys = ["feature_set", "scaling", "algorithm", "seed"]
-    support = recommended[(recommended[keys] == chosen[keys].to_numpy()).all(axis=1)]
-    backed = not support.empty and support["recommended_k"].iloc[0] == chosen["k"]
-    if choice.chosen_by != "vote":
-        how = "named in the config"
-    elif backed:
-        how = f"recommended by {support['votes'].iloc[0]} of {support['n_voting'].iloc[0]} criteria"
-    else:
-        how = "no criterion voted, so the best silhouette"
     lines = [
         f"As of **{headline['as_of']}**, **{headline['customers']:,} customers** bought for "
         f"**{headline['net revenue']:,.0f}** net between {headline['first transaction']} and "
         f"{headline['last transaction']}.",
-        f"The segmentation shown, *{choice.solution}*, has **{int(chosen['k'])} clusters** "
-        f"({how}; silhouette {chosen['silhouette']:.2f}).",
-        f"The largest cluster, *{largest['name']}*, holds {largest['share']:.0%} of customers; "
+        f"The segmentation shown has **{len(profile)} segments**. {choice.statement}",
+        f"The largest segment, *{largest['name']}*, holds {largest['share']:.0%} of customers; "
         f"*{richest['name']}* brings {richest['revenue_share']:.0%} of revenue with "
         f"{richest['share']:.0%} of customers.",
     ]

@@ -27,6 +27,7 @@ from seglab.errors import ConfigError
 from seglab.features.catalogue import resolve_feature_set
 from seglab.features.settings import FeaturesConfig
 from seglab.heuristics.schemes import HeuristicsConfig
+from seglab.interpret.identity import SEGMENT_ID
 from seglab.run.cache import default_cache_dir
 from seglab.settings import Section, check_registered, describe_errors, resolve_path
 
@@ -122,27 +123,45 @@ class ExperimentsConfig(Section):
 
 
 class SegmentName(Section):
-    """The analyst's name and action for one cluster of the chosen solution."""
+    """The analyst's name and action for one segment of the chosen solution."""
 
     name: str = ""
     action: str = ""
 
 
+Names = str | tuple[str, ...]
+
+
 class ClusteringConfig(Section):
     """The solution the report shows and how it is interpreted.
 
-    With ``choose: vote`` the grid's vote picks it; with ``choose: config`` it is the grid's
-    solution named by ``feature_set``, ``scaling``, ``algorithm``, ``k`` and ``seed``.
+    ``choose: vote`` picks it by the rule of :mod:`seglab.evaluate.selection`, among the
+    solutions that meet the constraints given here (``feature_set``, ``scaling``, ``algorithm``,
+    ``seed``: a name or a list; ``k``: a number or an inclusive range ``[low, high]``).
+    ``choose: config`` shows the one solution named by ``feature_set``, ``scaling``,
+    ``algorithm``, ``k`` (and ``seed``, 0 by default).
     """
 
     choose: Literal["vote", "config"] = "vote"
-    feature_set: str = "value"
-    scaling: str = "log_standard"
-    algorithm: str = "kmeans"
-    k: int = Field(7, ge=1)
-    seed: int = 0
-    names: dict[int, SegmentName] = Field(default_factory=dict)
-    """Overrides of the generated cluster names: {cluster: {name: ..., action: ...}}."""
+    feature_set: Names | None = None
+    scaling: Names | None = None
+    algorithm: Names | None = None
+    k: int | tuple[int, int] | None = None
+    seed: int | tuple[int, ...] | None = None
+    min_segment_share: float = Field(0.02, ge=0, lt=1)
+    """A solution whose smallest segment holds a smaller share of the customers is ineligible."""
+    min_segment_size: int = Field(30, ge=1)
+    """A solution whose smallest segment holds fewer customers is ineligible."""
+    min_stability: float = Field(0.6, ge=0, le=1)
+    """A solution with a segment whose mean bootstrap Jaccard is lower is ineligible."""
+    names: dict[str, SegmentName] = Field(default_factory=dict)
+    """The analyst's names and actions by segment id: {S1: {name: ..., action: ...}}."""
+    reference: Path | None = None
+    """A saved segmentation (``segmentation.skops``) whose segment ids, names and actions this
+    run's segments inherit when they match (a series uses the previous period's)."""
+    match_limit: float = Field(0.5, gt=0)
+    """A segment is the reference's when its centre lies within this share of the distance
+    from that reference centre to its nearest neighbour; else it is new."""
     boundary_threshold: float = Field(0.6, gt=0, lt=1)
     """Fuzzy customers whose highest membership is below this are boundary customers."""
     maps: tuple[Literal["pca", "umap"], ...] = ("pca",)
@@ -150,15 +169,72 @@ class ClusteringConfig(Section):
     map_sample: int = Field(20_000, ge=100)
     rules_depth: int = Field(3, ge=1, le=6)
 
+    _resolve_reference = field_validator("reference")(resolve_path)
+
+    @field_validator("names", mode="before")
+    @classmethod
+    def _keyed_by_segment_id(cls, names: Any) -> Any:
+        for key in names if isinstance(names, dict) else ():
+            if not isinstance(key, str) or not SEGMENT_ID.match(key):
+                raise ValueError(
+                    f"names are keyed by segment id (S1, S2, ... as the report lists them), "
+                    f"got {key!r}; e.g. names: {{S1: {{name: Loyal big spenders}}}}"
+                )
+        return names
+
     @field_validator("scaling")
     @classmethod
-    def _known_scaler(cls, name: str) -> str:
-        return check_registered(SCALERS, name)
+    def _known_scaler(cls, names: Names | None) -> Names | None:
+        for name in _as_list(names):
+            check_registered(SCALERS, name)
+        return names
 
     @field_validator("algorithm")
     @classmethod
-    def _known_algorithm(cls, name: str) -> str:
-        return check_registered(ALGORITHMS, name)
+    def _known_algorithm(cls, names: Names | None) -> Names | None:
+        for name in _as_list(names):
+            check_registered(ALGORITHMS, name)
+        return names
+
+    @field_validator("k")
+    @classmethod
+    def _k_or_range(cls, k: int | tuple[int, int] | None) -> int | tuple[int, int] | None:
+        low, high = (k, k) if isinstance(k, int) or k is None else k
+        if k is not None and not 1 <= low <= high:
+            raise ValueError("k is a number >= 1 or a range [low, high] with low <= high")
+        return k
+
+    @model_validator(mode="after")
+    def _the_mode_uses_every_setting(self) -> ClusteringConfig:
+        if self.choose == "vote":
+            return self
+        named = {"feature_set": self.feature_set, "scaling": self.scaling,
+                 "algorithm": self.algorithm, "k": self.k}  # fmt: skip
+        missing = [key for key, value in named.items() if value is None]
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            raise ValueError(
+                f"choose: config names one solution, but {', '.join(missing)} {verb} not set; "
+                "set feature_set, scaling, algorithm and k, or use choose: vote"
+            )
+        several = [key for key, value in {**named, "seed": self.seed}.items()
+                   if isinstance(value, tuple)]  # fmt: skip
+        if several:
+            raise ValueError(
+                f"{', '.join(several)}: choose: config names one solution, so each takes one "
+                "value; a list or range restricts the vote: use choose: vote"
+            )
+        return self
+
+    @property
+    def constraints(self) -> dict[str, object]:
+        """What the vote is restricted to (None: no restriction)."""
+        return {"feature_set": self.feature_set, "scaling": self.scaling,
+                "algorithm": self.algorithm, "k": self.k, "seed": self.seed}  # fmt: skip
+
+
+def _as_list(names: Names | None) -> list[str]:
+    return [] if names is None else [names] if isinstance(names, str) else list(names)
 
 
 class Config(Section):
@@ -208,27 +284,48 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _known_feature_set(self) -> Config:
-        named = [("clustering.feature_set", self.clustering.feature_set)]
+        named = [("clustering.feature_set", name) for name in _as_list(self.clustering.feature_set)]
         named += [("experiments.feature_sets", name) for name in self.experiments.feature_sets]
+        choosable = _as_list(self.clustering.feature_set) or list(self.experiments.feature_sets)
         for key, name in named:
             try:
                 members = resolve_feature_set(name, self.features.sets)
             except ConfigError as exc:
                 raise ValueError(f"{key}: {exc}") from None
-            chosen_from = "config" if key.startswith("clustering") else "vote"
-            if len(members) < 2 and self.clustering.maps and self.clustering.choose == chosen_from:
+            if len(members) < 2 and self.clustering.maps and name in choosable:
                 raise ValueError(
                     f"{key}: feature set '{name}' has one feature ({members[0]}), but the "
                     f"clustering.maps ({', '.join(self.clustering.maps)}) draw the chosen "
                     "solution in two dimensions; add a feature to the set or set "
                     "clustering.maps: []"
                 )
+        k = self.clustering.k
+        low, high = (k, k) if isinstance(k, int) else k or (None, None)
+        if k is not None and (high < self.experiments.k_min or low > self.experiments.k_max):
+            raise ValueError(
+                f"clustering.k: {k} is outside the grid's k_min..k_max "
+                f"({self.experiments.k_min}..{self.experiments.k_max}); widen experiments or "
+                "change clustering.k"
+            )
+        for key, values in self.clustering.constraints.items():
+            grid = {
+                "feature_set": self.experiments.feature_sets,
+                "scaling": self.experiments.scalings,
+                "algorithm": self.experiments.algorithms,
+                "seed": self.experiments.seeds,
+            }.get(key)
+            if grid is None or values is None:
+                continue
+            missing = [
+                v for v in (values if isinstance(values, tuple) else [values]) if v not in grid
+            ]
+            if missing:
+                raise ValueError(
+                    f"clustering.{key}: {', '.join(map(str, missing))} is not in the experiment "
+                    f"grid (experiments: {', '.join(map(str, grid))}); add it there, or change "
+                    f"clustering.{key}"
+                )
         return self
-
-    @property
-    def clustering_features(self) -> tuple[str, ...]:
-        """The features of the clustering's feature set."""
-        return resolve_feature_set(self.clustering.feature_set, self.features.sets)
 
 
 def config_from_dict(raw: dict[str, Any], *, base_dir: str | Path = ".", source: str = "config"):

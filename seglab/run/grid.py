@@ -32,22 +32,15 @@ from seglab.cluster import FittedSolution, fit_many
 from seglab.cluster.algorithms import check_params
 from seglab.cluster.scaling import FeatureScaler
 from seglab.errors import ConfigError, DataError
-from seglab.evaluate.choice import (
-    GROUP_COLUMNS,
-    best_solution,
-    choose_k,
-    gap_statistic,
-    rank_recommended,
-    solution_id,
-)
+from seglab.evaluate.choice import gap_statistic
 from seglab.evaluate.indices import evaluate_solution
-from seglab.evaluate.stability import bootstrap_stability, seed_stability
+from seglab.evaluate.selection import solution_id
 from seglab.features import FEATURES, resolve_feature_set
 from seglab.registry import suggest
 from seglab.run.cache import Cache, make_key
 from seglab.run.config import Config
 
-__all__ = ["Grid", "Scaled", "run_grid"]
+__all__ = ["Grid", "Scaled", "array_key", "gap_table", "run_grid"]
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +67,8 @@ class Grid:
     results : DataFrame
         One row per solution: id, feature set, scaling, algorithm, k, seed, every metric,
         ``fit_seconds`` and ``cached``.
-    votes, recommended : DataFrame
-        Every criterion's vote and the recommended k per (feature set, scaling, algorithm,
-        seed), from :func:`seglab.evaluate.choice.choose_k`.
     gap : DataFrame
         Gap statistic per (feature set, scaling), from k-means on a seeded sample.
-    stability : DataFrame
-        Bootstrap mean Jaccard and ARI across seeds for the best solutions.
     cache_hits, computed : int
         Solutions read from the cache and fitted in this run.
     notes : list of str
@@ -94,10 +82,7 @@ class Grid:
     """
 
     results: pd.DataFrame
-    votes: pd.DataFrame
-    recommended: pd.DataFrame
     gap: pd.DataFrame
-    stability: pd.DataFrame
     cache_hits: int
     computed: int
     notes: list[str]
@@ -117,23 +102,6 @@ class Grid:
             self.fitted(solution).labels, index=self.customer_ids, name="cluster"
         ).astype("int64")
 
-    def memberships(self, solution: str) -> pd.DataFrame | None:
-        """Fuzzy memberships of one solution (column j = cluster j), or None when hard."""
-        fitted = self.fitted(solution)
-        if fitted.memberships is None:
-            return None
-        columns = [f"membership_{j}" for j in range(fitted.memberships.shape[1])]
-        return pd.DataFrame(fitted.memberships, index=self.customer_ids, columns=columns)
-
-    def best(self) -> str:
-        """The recommended solution with the strongest vote (most criteria agreeing on its k);
-        ties go to the better silhouette, then to the solution id."""
-        return best_solution(self.results, self.recommended)
-
-    def recommended_solutions(self) -> pd.DataFrame:
-        """The recommended k of every group with its metrics, strongest vote first."""
-        return rank_recommended(self.results, self.recommended)
-
     def series(self, solution: str) -> pd.DataFrame:
         """Every solution on the same features, scaling and seed as `solution` (all algorithms
         and k), with the gap statistic: the evidence for k around it."""
@@ -142,14 +110,6 @@ class Grid:
         same = (self.results[keys] == row[keys].to_numpy()).all(axis=1)
         gap = self.gap[["feature_set", "scaling", "algorithm", "seed", "k", "gap"]]
         return self.results[same].merge(gap, on=[*keys, "algorithm", "k"], how="left")
-
-    def knee(self, solution: str) -> int | None:
-        """The k the inertia knee votes for in `solution`'s series (None when it abstains)."""
-        row = self.results.set_index("solution").loc[solution]
-        keys = ["feature_set", "scaling", "algorithm", "seed"]
-        mine = self.votes[(self.votes[keys] == row[keys].to_numpy()).all(axis=1)]
-        knee = mine.loc[mine["criterion"] == "inertia_knee", "k"]
-        return None if knee.empty or pd.isna(knee.iloc[0]) else int(knee.iloc[0])
 
     def fitted(self, solution: str) -> FittedSolution:
         """The fitted solution `solution` (labels, memberships, centres)."""
@@ -201,7 +161,7 @@ def run_grid(
         )
     feature_sets, notes = _usable_feature_sets(features, config)
     scaled = _scale(features, config, feature_sets)
-    data_keys = {key: _array_key(item.X) for key, item in scaled.items()}
+    data_keys = {key: array_key(item.X) for key, item in scaled.items()}
     jobs = [
         (feature_set, scaling, algorithm, seed)
         for feature_set in feature_sets
@@ -228,17 +188,11 @@ def run_grid(
             hits += job_hits
     results = _tidy(rows, grid)
     gap = _gap_tables(scaled, grid, config.seed, cache, data_keys)
-    choice = choose_k(results, gap=gap, by=[*GROUP_COLUMNS, "seed"])
-    ranked = rank_recommended(results, choice.recommended)
-    stability = _stability(ranked, solutions, scaled, grid, cache, data_keys)
     log.info("%d solutions: %d from the cache, %d fitted", len(rows), hits, len(rows) - hits)
-    return Grid(
-        results, choice.votes, choice.recommended, gap, stability, hits, len(rows) - hits,
-        notes, features.index, solutions, scaled,
-    )  # fmt: skip
+    return Grid(results, gap, hits, len(rows) - hits, notes, features.index, solutions, scaled)
 
 
-def _array_key(X: np.ndarray) -> str:
+def array_key(X: np.ndarray) -> str:
     """Fingerprint of the exact scaled array a job clusters: every setting that shapes it
     (feature set members, scaling, winsorising, PCA, seed, the data) is in its bytes."""
     return make_key(str(X.shape), hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest())
@@ -397,30 +351,34 @@ def _tidy(rows: list[dict], grid) -> pd.DataFrame:
     return results.drop(columns=[f"_{i}" for i in range(len(sort_keys))]).reset_index(drop=True)
 
 
+def gap_table(X: np.ndarray, ks, seed: int, cache: Cache, data_key: str) -> pd.DataFrame:
+    """Gap statistic of the scaled data `X` at every k of `ks` (and 1), on a seeded sample of at
+    most GAP_SAMPLE customers, with k-means as the clustering of data and references: it
+    measures how much cluster structure the data hold at each k, whichever algorithm then
+    partitions them (running every algorithm on the references would cost the grid's whole time
+    budget). Cached under the data, ks and seed."""
+    ks = [k for k in ks if k <= min(len(X), GAP_SAMPLE)]
+    key = make_key(data_key, ks, seed, GAP_SAMPLE, GAP_REFERENCES)
+    # The same customers for every scaling, in the order they were drawn.
+    sample = X[sample_rows(len(X), GAP_SAMPLE, seed, ordered=False)]
+    return cache.frame(
+        "gap",
+        key,
+        lambda: gap_statistic(
+            sample,
+            ks,
+            lambda data, n: KMeans(n, n_init=1, random_state=seed).fit_predict(data),
+            n_references=GAP_REFERENCES,
+            random_state=seed,
+        ),
+    )
+
+
 def _gap_tables(scaled, grid, seed: int, cache: Cache, data_keys) -> pd.DataFrame:
-    """Gap statistic per (feature set, scaling) on a seeded sample of at most GAP_SAMPLE
-    customers, with k-means as the clustering of data and references for every algorithm: it
-    measures how much cluster structure the scaled data hold at each k, whichever algorithm
-    then partitions them (running every algorithm on the references would cost the grid's
-    whole time budget). Each table is cached under its scaled data, ks and seed."""
+    """:func:`gap_table` of every (feature set, scaling), repeated for its series."""
     tables = []
     for (feature_set, scaling), item in scaled.items():
-        X = item.X
-        ks = [k for k in grid.ks if k <= min(len(X), GAP_SAMPLE)]
-        key = make_key(data_keys[feature_set, scaling], ks, seed, GAP_SAMPLE, GAP_REFERENCES)
-        # The same customers for every group, in the order they were drawn.
-        sample = X[sample_rows(len(X), GAP_SAMPLE, seed, ordered=False)]
-        table = cache.frame(
-            "gap",
-            key,
-            lambda sample=sample, ks=ks: gap_statistic(
-                sample,
-                ks,
-                lambda data, n: KMeans(n, n_init=1, random_state=seed).fit_predict(data),
-                n_references=GAP_REFERENCES,
-                random_state=seed,
-            ),
-        )
+        table = gap_table(item.X, grid.ks, seed, cache, data_keys[feature_set, scaling])
         for algorithm in grid.algorithms:
             for grid_seed in grid.seeds:
                 labelled = table.assign(
@@ -428,40 +386,3 @@ def _gap_tables(scaled, grid, seed: int, cache: Cache, data_keys) -> pd.DataFram
                 )
                 tables.append(labelled)
     return pd.concat(tables, ignore_index=True)
-
-
-def _stability(ranked, solutions, scaled, grid, cache: Cache, data_keys) -> pd.DataFrame:
-    """Bootstrap Jaccard and ARI across seeds for the best `stability_top` solutions, on a
-    seeded subsample of at most `stability_sample` customers (its size is recorded); each
-    solution's figures are cached under its scaled data, settings and the stability settings."""
-    rows = []
-    for row in ranked.head(grid.stability_top).itertuples():
-        params = grid.params.get(row.algorithm, {})
-        key = make_key(
-            data_keys[row.feature_set, row.scaling], row.solution, params,
-            grid.bootstrap, grid.stability_seeds, grid.stability_sample,
-        )  # fmt: skip
-        cached = cache.load_frame("stability", key)
-        if cached is not None:
-            rows.append(cached.iloc[0].to_dict())
-            continue
-        X = scaled[row.feature_set, row.scaling].X
-        labels = solutions[row.solution].labels
-        sample = sample_rows(len(X), grid.stability_sample, row.seed)
-        X, labels = X[sample], labels[sample]
-
-        def refit(data, seed, algorithm=row.algorithm, k=row.k, params=params):
-            return fit_many(data, algorithm, [k], random_state=seed, **params)[0].labels
-
-        boot = bootstrap_stability(
-            X,
-            labels,
-            lambda data, seed=row.seed, refit=refit: refit(data, seed),
-            n_boot=grid.bootstrap,
-            random_state=row.seed,
-        )
-        seeds = seed_stability(X, refit, seeds=[row.seed + i for i in range(grid.stability_seeds)])
-        stability = {"stability_n": len(X), **boot.to_dict(), **seeds.to_dict()}
-        rows.append({"solution": row.solution, **stability})
-        cache.save_frame("stability", key, pd.DataFrame([rows[-1]]))
-    return pd.DataFrame(rows)

@@ -19,21 +19,25 @@ from typing import Any
 
 import pandas as pd
 
-from seglab.cluster import FeatureScaler, fit_many
+from seglab.cluster.assign import fit_assigner
 from seglab.data import reading
 from seglab.data.cleaning import CleaningAccount
 from seglab.data.reading import Prepared
 from seglab.errors import DataError
-from seglab.evaluate.choice import Choice, choose_solution, solution_id
 from seglab.evaluate.comparison import Comparison, compare
+from seglab.evaluate.selection import Choice
 from seglab.features import Features, compute_features, resolve_feature_set
 from seglab.heuristics import SchemeLabels, classify, transition_counts
+from seglab.interpret.identity import segment_number
 from seglab.interpret.interpretation import Interpretation, interpret
 from seglab.interpret.maps import embed
-from seglab.interpret.migration import Migration, align_labels, tier_moves
+from seglab.interpret.migration import Migration, tier_moves
+from seglab.interpret.model import build_model
+from seglab.interpret.saved import load_segmentation, save_segmentation
 from seglab.interpret.segmentation import Segmentation, segment
 from seglab.run import store
 from seglab.run.cache import Cache, frame_fingerprint, make_key
+from seglab.run.choosing import choose
 from seglab.run.config import Config, as_config, resolve_as_of
 from seglab.run.grid import Grid, run_grid
 
@@ -56,6 +60,8 @@ RECORDED_PACKAGES = (
     "papermill", "nbconvert", "matplotlib", "seaborn", "pyarrow",
 )  # fmt: skip
 _ROOT = Path(__file__).resolve().parents[2]
+#: The chosen segmentation's file in a run folder and beside a report.
+MODEL_FILE = "segmentation.skops"
 
 
 @dataclass(frozen=True)
@@ -117,9 +123,10 @@ class Run:
 
     @property
     def segments(self) -> pd.DataFrame:
-        """One row per customer: cluster, its name, memberships, every scheme's label and tags."""
+        """One row per customer: cluster, segment id and name, memberships, schemes and tags."""
         labels = self.segmentation.labels
-        table = labels.to_frame("cluster").join(self.segmentation.segment_names)
+        table = labels.to_frame("cluster").join(self.segmentation.segment_ids)
+        table = table.join(self.segmentation.segment_names)
         if self.segmentation.memberships is not None:
             table = table.join(self.segmentation.memberships)
         tags = self.schemes.tags.rename(columns=lambda c: f"tag_{c}")
@@ -133,6 +140,7 @@ def run_segmentation(
     previous_as_of: str | dt.date | None = None,
     progress: bool = False,
     data_fingerprint: str | None = None,
+    reference: str | Path | None = None,
 ) -> Run:
     """Run the whole data flow for one config and date, every stage in this process.
 
@@ -148,11 +156,15 @@ def run_segmentation(
         Show a progress bar for the experiment grid.
     data_fingerprint : str, optional
         The input files' SHA-256 when the caller has hashed them already.
+    reference : path-like, optional
+        A saved segmentation whose ids and names matching segments keep; overrides
+        ``clustering.reference``.
     """
     config = as_config(config)
     as_of = resolve_as_of(config, as_of)
     previous = None if previous_as_of is None else resolve_as_of(config, previous_as_of)
     cache, timings = Cache(config.cache_dir), {}
+    earlier = _reference(config, reference)
     with _timed(timings, "load"):
         prepared = reading.load(config.data, data_fingerprint=data_fingerprint)
     with _timed(timings, "features"):
@@ -162,15 +174,15 @@ def run_segmentation(
     with _timed(timings, "experiments"):
         grid = run_grid(config, features.table, cache, progress=progress)
     with _timed(timings, "choose"):
-        choice = _choose(config, grid)
+        choice = choose(config, grid, features, cache)
     with _timed(timings, "segmentation"):
-        segmentation = _segment(config, grid, choice, features)
+        segmentation = _segment(config, grid, choice, features, prepared, earlier)
     with _timed(timings, "profile"):
         interpretation = _interpret(config, segmentation, features, prepared, cache)
     with _timed(timings, "compare"):
-        comparison = _compare(grid, segmentation, features, schemes)
+        comparison = _compare(grid, choice, segmentation, features, schemes)
     with _timed(timings, "migration"):
-        migration = _migration(config, prepared, previous, schemes, segmentation, cache)
+        migration = _migration(config, prepared, previous, schemes, segmentation, earlier, cache)
     headline = {
         "as_of": as_of.isoformat(),
         "customers": len(features.customers),
@@ -190,24 +202,27 @@ def compute_run(
     as_of: str | dt.date | None = None,
     previous_as_of: str | dt.date | None = None,
     progress: bool = False,
+    reference: str | Path | None = None,
 ) -> Path:
     """The folder of the run of `config` at `as_of`: from the cache when nothing changed.
 
-    The key holds the config, the dates, the data's fingerprint and the code's, so a changed
-    input, setting or seglab version computes the run again.
+    The key holds the config, the dates, the reference segmentation, the data's fingerprint and
+    the code's, so a changed input, setting or seglab version computes the run again. The
+    folder holds the stage results and the chosen segmentation, ``segmentation.skops``.
     """
     config = as_config(config)
     as_of = resolve_as_of(config, as_of)
     previous = None if previous_as_of is None else resolve_as_of(config, previous_as_of)
     fingerprint = _data_fingerprint(config)
-    key = _run_key(config, as_of, previous, fingerprint)
+    key = _run_key(config, as_of, previous, fingerprint, reference)
 
     def write(folder: Path) -> None:
         result = run_segmentation(
             config, as_of=as_of, previous_as_of=previous, progress=progress,
-            data_fingerprint=fingerprint,
+            data_fingerprint=fingerprint, reference=reference,
         )  # fmt: skip
         store.save(result, folder)
+        save_segmentation(result.segmentation, folder / MODEL_FILE)
 
     return Cache(config.cache_dir).folder("runs", key, write)
 
@@ -217,12 +232,13 @@ def is_cached(
     *,
     as_of: str | dt.date | None = None,
     previous_as_of: str | dt.date | None = None,
+    reference: str | Path | None = None,
 ) -> bool:
     """Whether the run of `config` at `as_of` is in the cache (:func:`compute_run` reuses it)."""
     config = as_config(config)
     as_of = resolve_as_of(config, as_of)
     previous = None if previous_as_of is None else resolve_as_of(config, previous_as_of)
-    key = _run_key(config, as_of, previous, _data_fingerprint(config))
+    key = _run_key(config, as_of, previous, _data_fingerprint(config), reference)
     folder = Cache(config.cache_dir).path("runs", key)
     return folder is not None and folder.is_dir()
 
@@ -232,9 +248,13 @@ def _data_fingerprint(config: Config) -> str:
     return reading.fingerprint(config.data.transactions, config.data.customers)
 
 
-def _run_key(config: Config, as_of: dt.date, previous: dt.date | None, fingerprint: str) -> str:
+def _run_key(config, as_of: dt.date, previous: dt.date | None, fingerprint: str, reference) -> str:
     dates = (as_of.isoformat(), previous and previous.isoformat())
-    return make_key(config.model_dump(mode="json", exclude={"source"}), *dates, fingerprint)
+    path = reference or config.clustering.reference
+    earlier = reading.fingerprint(Path(path)) if path is not None else None
+    return make_key(
+        config.model_dump(mode="json", exclude={"source"}), *dates, fingerprint, earlier
+    )
 
 
 def open_run(
@@ -303,23 +323,42 @@ def run_heuristics(
     return features, classify(features.customers, config.heuristics)
 
 
-def _choose(config: Config, grid: Grid) -> Choice:
-    spec = config.clustering
-    named = solution_id(spec.feature_set, spec.scaling, spec.algorithm, spec.k, spec.seed)
-    return choose_solution(grid.results, grid.recommended, mode=spec.choose, named=named)
+def _reference(config: Config, reference: str | Path | None) -> Segmentation | None:
+    """The saved segmentation this run's segments are matched to, if any."""
+    path = reference or config.clustering.reference
+    return None if path is None else load_segmentation(path)
 
 
-def _segment(config: Config, grid: Grid, choice: Choice, features: Features) -> Segmentation:
+def _segment(config, grid: Grid, choice: Choice, features: Features, prepared, reference):
+    """The chosen solution with its scoring model, ids (from the reference), names, profile."""
     row = grid.results.set_index("solution").loc[choice.solution]
     scaled = grid.scaled[row["feature_set"], row["scaling"]]
+    fitted = grid.fitted(choice.solution)
+    used = resolve_feature_set(row["feature_set"], config.features.sets)
+    assigner = fit_assigner(
+        scaled.X, row["algorithm"], fitted.labels, random_state=int(row["seed"]),
+        params=config.experiments.params.get(row["algorithm"], {}),
+    )  # fmt: skip
+    settings = {
+        "features": config.features.model_dump(mode="json", exclude={"sets"}),
+        "cleaning": config.data.cleaning.model_dump(mode="json"),
+        "preset": config.data.preset,
+        "columns": dict(config.data.columns),
+    }
+    model = build_model(
+        used, settings, scaled.scaler, assigner, features.customers, fitted.labels,
+        segment_ids=[], as_of=features.as_of, data_fingerprint=prepared.fingerprint,
+    )  # fmt: skip
     return segment(
         {"solution": choice.solution, **row.to_dict()},
-        grid.fitted(choice.solution),
+        model,
+        fitted.labels,
+        fitted.memberships,
         features.customers,
-        scaler=scaled.scaler,
         scaled=scaled.X,
-        features=resolve_feature_set(row["feature_set"], config.features.sets),
         names=config.clustering.model_dump()["names"],
+        reference=reference,
+        match_limit=config.clustering.match_limit,
     )
 
 
@@ -347,44 +386,28 @@ def _interpret(config, segmentation: Segmentation, features, prepared, cache) ->
     )
 
 
-def _compare(grid: Grid, segmentation: Segmentation, features, schemes) -> Comparison:
-    leading = {
-        sid: grid.labels(sid) for sid in grid.recommended_solutions()["solution"].head(LEADING)
-    }
+def _compare(grid: Grid, choice: Choice, segmentation: Segmentation, features, schemes):
+    leading = {sid: grid.labels(sid) for sid in choice.candidates["solution"].head(LEADING)}
     return compare(segmentation.labels, features.customers, schemes, leading)
 
 
-def _migration(config, prepared, previous_as_of, schemes, segmentation, cache) -> Migration:
-    """Every scheme and the chosen solution at the previous date, and the moves since."""
+def _migration(config, prepared, previous_as_of, schemes, segmentation, reference, cache):
+    """Every scheme and the segments at the previous date, and the moves since.
+
+    The previous period's customers are scored by the reference segmentation when there is one
+    (for a series, the previous report's), else by this one: segment ids are the same in both
+    periods either way, so the matrix reads as "from S2 to S3".
+    """
     if previous_as_of is None:
         return Migration("", {}, pd.DataFrame(), note="no previous period was given")
     try:
         before = features_stage(config, prepared, previous_as_of, cache)
-        used = before.customers[list(segmentation.features)]
-        refit = FeatureScaler(
-            segmentation.scaling, winsorize=config.experiments.winsorize,
-            pca=config.experiments.pca, random_state=config.seed,
-        ).fit_transform(used)  # fmt: skip
-        params = config.experiments.params.get(segmentation.algorithm, {})
-        labels = fit_many(
-            refit, segmentation.algorithm, [segmentation.k], random_state=segmentation.seed,
-            **params,
-        )[0].labels  # fmt: skip
     except DataError as exc:
         return Migration(previous_as_of.isoformat(), {}, pd.DataFrame(), note=str(exc))
+    scorer = reference if reference is not None else segmentation
+    earlier_ids = scorer.score(before.customers).customers["segment_id"]
     earlier = classify(before.customers, config.heuristics)
-    aligned = align_labels(
-        labels,
-        segmentation.scaler.transform(used),
-        segmentation.labels.to_numpy(),
-        segmentation.scaled,
-    )
-    current = segmentation.labels
-    matrices = {
-        "cluster": transition_counts(
-            _numbered(pd.Series(aligned, index=used.index)), _numbered(current)
-        )
-    }
+    matrices = {"cluster": transition_counts(_by_id(earlier_ids), _by_id(segmentation.segment_ids))}
     for name, labels_now in schemes.labels.items():
         if name in earlier.labels:
             matrices[name] = transition_counts(earlier.labels[name], labels_now)
@@ -394,10 +417,10 @@ def _migration(config, prepared, previous_as_of, schemes, segmentation, cache) -
     return Migration(previous_as_of.isoformat(), matrices, moves)
 
 
-def _numbered(labels: pd.Series) -> pd.Series:
-    """Integer cluster labels as text categories in numeric order (2 before 10)."""
-    order = [str(value) for value in sorted(labels.unique())]
-    return pd.Series(pd.Categorical(labels.astype(str), categories=order), index=labels.index)
+def _by_id(ids: pd.Series) -> pd.Series:
+    """Segment ids as text categories in numeric order (S2 before S10)."""
+    order = sorted(ids.unique(), key=segment_number)
+    return pd.Series(pd.Categorical(ids, categories=order), index=ids.index)
 
 
 def _provenance(config, as_of, previous, fingerprint: str, timings) -> Provenance:

@@ -13,12 +13,14 @@ import datetime as dt
 import fcntl
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from seglab.errors import ConfigError
@@ -26,7 +28,7 @@ from seglab.report.index import write_index
 from seglab.report.render import REPORT_NOTEBOOK, execute, export_html
 from seglab.run import store
 from seglab.run.config import Config, as_config, resolve_as_of
-from seglab.run.pipeline import Run, compute_run
+from seglab.run.pipeline import MODEL_FILE, Run, compute_run
 
 __all__ = ["period_ends", "render_report", "render_series", "summary", "write_artefacts"]
 
@@ -44,6 +46,7 @@ def render_report(
     previous_as_of: str | dt.date | None = None,
     out_root: str | Path = "reports",
     progress: bool = False,
+    reference: str | Path | None = None,
 ) -> Path:
     """Render the report for one date into ``out_root/<config name>/<as_of>/``.
 
@@ -59,6 +62,9 @@ def render_report(
         Root of all reports; ``index.html`` of the config's folder is refreshed.
     progress : bool
         Show progress bars for the long steps.
+    reference : path-like, optional
+        A saved segmentation whose segment ids and names this report's segments keep where
+        they match (overrides ``clustering.reference``).
 
     Returns
     -------
@@ -73,7 +79,9 @@ def render_report(
         raise ConfigError(f"the previous date {previous} must come before as_of {as_of}")
     started = time.perf_counter()
     folder = _report_folder(out_root, config.name)
-    stages = compute_run(config, as_of=as_of, previous_as_of=previous, progress=progress)
+    stages = compute_run(
+        config, as_of=as_of, previous_as_of=previous, progress=progress, reference=reference
+    )
     work = _new_build(folder)
     try:
         shutil.copytree(stages, work / "stages")
@@ -110,19 +118,23 @@ def render_series(
 ) -> list[Path]:
     """Render one report per period end from `start` to `end`, each against the one before.
 
-    Stops at the first failure (which raises): reports already rendered stay in place, and the
-    index lists them. Cached features and solutions are reused across periods and reruns.
+    Each period's segments are matched to the previous report's saved segmentation, so ids,
+    names and actions stay with the segments that persist (the first period starts from
+    ``clustering.reference`` when set). Stops at the first failure (which raises): reports
+    already rendered stay in place, and the index lists them. Cached features and solutions
+    are reused across periods and reruns.
     """
     config = as_config(config)
     dates = period_ends(start, end, every)
     previous = _months_before(dates[0], PERIODS[every][1])
     folders = []
     for as_of in dates:
-        folders.append(
-            render_report(
-                config, as_of=as_of, previous_as_of=previous, out_root=out_root, progress=progress
-            )
-        )
+        reference = folders[-1] / MODEL_FILE if folders else None
+        folder = render_report(
+            config, as_of=as_of, previous_as_of=previous, out_root=out_root,
+            progress=progress, reference=reference,
+        )  # fmt: skip
+        folders.append(folder)
         previous = as_of
     return folders
 
@@ -151,16 +163,19 @@ def period_ends(start: str | dt.date, end: str | dt.date, every: str) -> list[dt
 def write_artefacts(run: Run, folder: Path) -> list[Path]:
     """Write the run's tables for other tools into `folder`.
 
-    ``segments.parquet`` and ``segments.csv`` (one row per customer: chosen cluster and name,
-    fuzzy memberships, every scheme's label and tags), ``results.parquet`` (one row per
-    solution of the grid) and ``summary.json`` (headline figures and segment sizes).
+    ``segments.parquet`` and ``segments.csv`` (one row per customer: chosen segment id and
+    name, fuzzy memberships, every scheme's label and tags), ``results.parquet`` (one row per
+    solution of the grid), ``summary.json`` (headline figures and segment sizes) and
+    ``segmentation.skops`` (the saved segmentation, from the run folder).
     """
+    shutil.copyfile(folder / "stages" / MODEL_FILE, folder / MODEL_FILE)
     segments = run.segments.reset_index()
     segments.to_parquet(folder / "segments.parquet", index=False)
     segments.to_csv(folder / "segments.csv", index=False)
     run.grid.results.to_parquet(folder / "results.parquet", index=False)
     (folder / "summary.json").write_text(json.dumps(summary(run), indent=2, sort_keys=True))
-    return [folder / name for name in ("segments.parquet", "segments.csv", "results.parquet")]
+    written = ("segments.parquet", "segments.csv", "results.parquet", MODEL_FILE)
+    return [folder / name for name in written]
 
 
 def summary(run: Run) -> dict:
@@ -169,19 +184,61 @@ def summary(run: Run) -> dict:
         "headline": run.headline,
         "chosen_solution": run.choice.solution,
         "chosen_by": run.choice.chosen_by,
+        "choice": _choice_summary(run),
         "clusters": {
-            str(segment): {
-                "name": row["name"], "customers": int(row["customers"]),
+            row["segment_id"]: {
+                "name": row["name"], "action": row["action"], "status": row["status"],
+                "customers": int(row["customers"]),
                 "revenue_share": round(float(row["revenue_share"]), 6),
             }
-            for segment, row in run.segmentation.profile.iterrows()
+            for _, row in run.segmentation.profile.iterrows()
         },
+        "identity": [
+            {key: _plain(value) for key, value in row.items()}
+            for row in run.segmentation.identity.to_dict("records")
+        ],
+        "drift": [
+            {key: _plain(value) for key, value in row.items()}
+            for row in run.segmentation.drift.to_dict("records")
+        ],
         "schemes": {
             name: table.set_index(table["segment"].astype(str))["customers"].astype(int).to_dict()
             for name, table in run.schemes.summaries.items()
             if name in run.schemes.labels
         },
     }  # fmt: skip
+
+
+#: Columns of a candidate in summary.json, rounded so that reruns give the same bytes.
+CANDIDATE_FIELDS = (
+    "rank", "solution", "k", "votes", "n_voting", "reference_silhouette", "balance",
+    "smallest_share", "largest_share", "bootstrap_jaccard", "bootstrap_min_cluster_jaccard",
+    "seed_mean_ari", "eligible", "reason",
+)  # fmt: skip
+
+
+def _choice_summary(run: Run) -> dict:
+    """The decision for summary.json: the statement, structure, top candidates with evidence."""
+    top = run.choice.top()
+    return {
+        "structure_found": bool(run.choice.structure),
+        "statement": run.choice.statement,
+        "candidates": [
+            {field: _plain(row[field]) for field in CANDIDATE_FIELDS if field in top.columns}
+            for _, row in top.iterrows()
+        ],
+    }
+
+
+def _plain(value):
+    """A JSON value: numbers rounded to 6 digits, missing as null."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else round(float(value), 6)
+    return value
 
 
 def _write_run_record(path: Path, run: Run, timings: dict) -> None:
