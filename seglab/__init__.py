@@ -3,15 +3,27 @@
 The public surface is small: load a config, run the segmentation (every stage, typed results),
 open a run for a notebook, render a report. Each stage of the data flow is a subpackage:
 ``data``, ``features``, ``heuristics``, ``cluster``, ``evaluate``, ``interpret``, ``report``,
-and ``run`` (config, cache, grid, the orchestrator) drives them.
+and ``run`` (config, cache, grid, the orchestrator) drives them. The names below are imported on
+first use, so that importing one stage (a worker process, the command line) stays cheap.
 """
 
+from importlib import import_module
 from importlib.metadata import version
 
 from seglab.errors import ConfigError, DataError, SchemaError, SeglabError, SeglabWarning
-from seglab.run.config import Config, load_config
-from seglab.run.pipeline import Run, compute_run, open_run, run_experiments, run_segmentation
-from seglab.run.reports import render_report, render_series
+
+#: Public name -> the module that defines it.
+_LAZY = {
+    "Config": "seglab.run.config",
+    "load_config": "seglab.run.config",
+    "Run": "seglab.run.pipeline",
+    "compute_run": "seglab.run.pipeline",
+    "open_run": "seglab.run.pipeline",
+    "run_experiments": "seglab.run.pipeline",
+    "run_segmentation": "seglab.run.pipeline",
+    "render_report": "seglab.run.reports",
+    "render_series": "seglab.run.reports",
+}
 
 __all__ = [
     "Config",
@@ -32,3 +44,13 @@ __all__ = [
 ]
 
 __version__ = version("seglab")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'seglab' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -11,11 +11,12 @@ import logging
 import sys
 from pathlib import Path
 
-from seglab.errors import SeglabError
+from seglab.errors import ConfigError, SeglabError
 
 __all__ = ["main"]
 
 USER_ERROR = 2
+TABLE_FORMATS = (".parquet", ".csv")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,11 +95,28 @@ def _segments(args: argparse.Namespace) -> int:
 
 
 def _write_table(table, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".csv":
-        table.to_csv(out, index=False)
-    else:
-        table.to_parquet(out, index=False)
+    """Write `table` to `out`; its extension chooses the format (.parquet or .csv)."""
+    suffix = out.suffix.lower()
+    if out.is_dir():
+        raise ConfigError(f"--out '{out}' is a folder; give a file name ending in .parquet or .csv")
+    if suffix not in TABLE_FORMATS:
+        raise ConfigError(
+            f"--out '{out}': cannot write '{out.suffix or 'no extension'}' files; end the file "
+            f"name in {' or '.join(TABLE_FORMATS)}"
+        )
+    parent = next((p for p in [out.parent, *out.parent.parents] if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ConfigError(f"--out '{out}': '{parent}' is a file, not a folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".csv":
+            table.to_csv(out, index=False)
+        else:
+            table.to_parquet(out, index=False)
+    except OSError as exc:
+        raise ConfigError(
+            f"--out '{out}': cannot write there ({exc.strerror}); choose a folder you may write to"
+        ) from None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -124,7 +142,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from seglab.errors import ConfigError
     from seglab.run.reports import render_report, render_series
 
     series = (args.start, args.end)

@@ -92,3 +92,22 @@ def test_help_for_every_command(command, capsys):
 def test_report_dates_are_checked(small_config: Path, extra, message, capsys):
     assert main(["report", "--config", str(small_config), *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("result.json", "cannot write '.json' files; end the file name in .parquet or .csv"),
+        ("folder", "is a folder"),
+        ("afile.txt/x.csv", "is a file, not a folder"),
+        ("/proc/seglab-test/x.csv", "cannot write there"),  # no one may write there, not root
+    ],
+)
+def test_output_paths_that_cannot_be_written_are_user_errors(
+    small_config, tmp_path, capsys, out, message
+):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "afile.txt").write_text("")
+    code = main(["segments", "--config", str(small_config), "--out", str(tmp_path / out)])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err

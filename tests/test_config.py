@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,54 @@ def test_a_one_feature_set_with_a_map_is_refused_naming_set_feature_and_fix():
     assert (
         config_from_dict({**raw, "clustering": {"maps": []}}).experiments.feature_sets[0] == "spend"
     )
+
+
+def _config_file(tmp_path, text: str | bytes) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def test_a_key_written_twice_names_the_key_and_both_lines(tmp_path):
+    text = "name: a\nseed: 1\ndata:\n  transactions: t.parquet\nseed: 2\n"
+    with pytest.raises(ConfigError, match=r"key 'seed' is written twice, on lines 2 and 5"):
+        load_config(_config_file(tmp_path, text))
+
+
+def test_a_config_that_is_not_utf8_is_a_clear_error(tmp_path):
+    text = "name: caf\xe9\ndata:\n  transactions: t.parquet\n".encode("latin-1")
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 0xe9 at position 9\)"):
+        load_config(_config_file(tmp_path, text))
+
+
+def test_a_folder_is_not_a_config(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"experiments": {"n_jobs": 0}}, "0 jobs would run nothing"),
+        ({"as_of": "9999-12-31"}, "as_of 9999-12-31 is outside 1900-01-01 to 2999-12-31"),
+        (
+            {"experiments": {"params": {"kmeans": {"n_init": "many"}}}},
+            "'n_init' parameter of KMeans",
+        ),
+        ({"experiments": {"params": {"fuzzy_cmeans": {"m": 0.5}}}}, "'m' parameter of FuzzyCMeans"),
+        ({"experiments": {"params": {"ward": {"two_step_above": -3}}}}, "two_step_above must be"),
+        ({"name": "../elsewhere"}, "one folder name"),
+    ],
+)
+def test_values_that_would_fail_late_are_refused_when_the_config_is_read(section, message):
+    raw = {"name": "t", "data": {"transactions": "t.parquet"}, **section}
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config_from_dict(raw)
+
+
+def test_an_as_of_beyond_the_calendar_on_the_command_line_is_a_user_error(small_config, capsys):
+    from seglab.cli import main
+
+    assert main(["features", "--config", str(small_config), "--as-of", "9999-12-31",
+                 "--out", str(small_config.parent / "f.parquet")]) == 2  # fmt: skip
+    assert "as_of 9999-12-31 is outside" in capsys.readouterr().err

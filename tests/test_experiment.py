@@ -221,3 +221,27 @@ def test_one_feature_set_runs_every_algorithm_and_pca_asks_for_more(small_config
         ConfigError, match=r"feature set 'spend', scaling 'log_standard': pca=2 components need"
     ):
         run_experiments(with_pca, progress=False)
+
+
+def test_a_feature_set_the_data_cannot_give_is_skipped_or_refused_when_named(tmp_path):
+    # A log without product ids (CDNOW) has no product_breadth, which 'behaviour' uses.
+    from seglab.run.config import config_from_dict
+
+    rng = np.random.default_rng(0)
+    columns = [
+        *("recency_days", "frequency", "monetary_total", "monetary_mean", "tenure_days"),
+        *("orders_per_month", "interpurchase_median_days", "interpurchase_cv", "returns_rate"),
+    ]
+    features = pd.DataFrame(rng.gamma(2.0, 3.0, size=(60, len(columns))), columns=columns)
+    base = {"name": "t", "data": {"transactions": "t.parquet"}, "cache_dir": None}
+    grid = {"k_min": 2, "k_max": 3, "n_jobs": 1, "stability_top": 0, "algorithms": ["kmeans"],
+            "scalings": ["standard"]}  # fmt: skip
+    result = run_grid(config_from_dict({**base, "experiments": grid}), features, Cache(None))
+    assert set(result.results["feature_set"]) == {"rfm", "value"}
+    assert result.notes == [
+        "feature set 'behaviour' needs product_breadth, which the data cannot give (they need "
+        "the column(s) product_id): the grid skips it"
+    ]
+    named = config_from_dict({**base, "experiments": {**grid, "feature_sets": ["behaviour"]}})
+    with pytest.raises(ConfigError, match=r"'behaviour' needs product_breadth.*map the column"):
+        run_grid(named, features, Cache(None))

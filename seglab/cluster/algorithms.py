@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import ClusterMixin
+from sklearn.utils._param_validation import InvalidParameterError
 
 from seglab.checks import check_matrix, check_n_clusters
 from seglab.errors import ConfigError, SeglabWarning
@@ -135,12 +136,19 @@ def parameter_names(name: str) -> list[str]:
 
 
 def check_params(name: str, params: Mapping[str, object]) -> None:
-    """Raise ConfigError naming the first key of `params` that algorithm `name` does not take.
+    """Raise ConfigError for a key algorithm `name` does not take, or a value it refuses.
+
+    Values are checked by the estimator's own parameter validation, so a bad value is refused
+    when the config is read rather than inside a worker process halfway through the grid.
 
     >>> check_params("kmeans", {"n_iint": 3})
     Traceback (most recent call last):
     ...
     seglab.errors.ConfigError: ...parameter 'n_iint'; did you mean 'n_init'? kmeans takes: ...
+    >>> check_params("kmeans", {"n_init": "many"})
+    Traceback (most recent call last):
+    ...
+    seglab.errors.ConfigError: experiments.params.kmeans: The 'n_init' parameter of KMeans ...
     """
     known = parameter_names(name)
     for key in params:
@@ -149,6 +157,18 @@ def check_params(name: str, params: Mapping[str, object]) -> None:
                 f"experiments.params.{name}: unknown parameter '{key}'"
                 f"{suggest(str(key), known) or '.'} {name} takes: {', '.join(known)}."
             )
+    spec = ALGORITHMS.get(name)
+    estimator = spec.build(2, 0, **{k: v for k, v in params.items() if k != "two_step_above"})
+    try:
+        estimator._validate_params()
+    except (InvalidParameterError, ValueError, TypeError) as exc:
+        raise ConfigError(f"experiments.params.{name}: {exc}") from None
+    limit = params.get("two_step_above")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 2):
+        raise ConfigError(
+            f"experiments.params.{name}: two_step_above must be a whole number of customers "
+            f">= 2, got {limit!r}"
+        )
 
 
 def make_clusterer(name: str, k: int, *, random_state: int, **params) -> ClusterMixin:

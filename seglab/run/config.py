@@ -7,6 +7,7 @@ resolve against the folder of the config file.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,11 +30,16 @@ from seglab.heuristics.schemes import HeuristicsConfig
 from seglab.run.cache import default_cache_dir
 from seglab.settings import Section, check_registered, describe_errors, resolve_path
 
+#: A config name: one folder name (it becomes reports/<name>/).
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
 __all__ = [
     "ClusteringConfig",
     "Config",
     "ExperimentsConfig",
     "as_config",
+    "check_date",
     "config_from_dict",
     "load_config",
     "resolve_as_of",
@@ -58,7 +64,7 @@ class ExperimentsConfig(Section):
     pca: int | float | None = Field(None, gt=0)
     """PCA after scaling: a number of components (>= 1) or a share of variance (< 1)."""
     n_jobs: int = -1
-    """Parallel jobs (joblib); -1 uses every core."""
+    """Parallel jobs (joblib); -1 uses every core, -2 all but one, 1 no parallelism."""
     silhouette_exact_max: int = Field(10_000, ge=100)
     """Silhouette is exact up to this many customers, and on a seeded sample above."""
     silhouette_sample: int = Field(3_000, ge=100)
@@ -90,6 +96,13 @@ class ExperimentsConfig(Section):
             except ConfigError as exc:
                 raise ValueError(str(exc).removeprefix("experiments.params.")) from None
         return params
+
+    @field_validator("n_jobs")
+    @classmethod
+    def _some_jobs(cls, n_jobs: int) -> int:
+        if n_jobs == 0:
+            raise ValueError("0 jobs would run nothing; use -1 (every core) or a positive number")
+        return n_jobs
 
     @model_validator(mode="after")
     def _k_range(self) -> ExperimentsConfig:
@@ -151,7 +164,9 @@ class ClusteringConfig(Section):
 class Config(Section):
     """A whole run: what data, as of when, which analysis, with which seed."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str
+    """Names the report folder ``reports/<name>/``: one path segment of letters, digits, ``_``,
+    ``-`` and ``.``, starting with a letter or digit."""
     seed: int = 0
     as_of: dt.date | None = None
     data: DataConfig
@@ -166,6 +181,22 @@ class Config(Section):
     source: Path | None = None
 
     _resolve_cache = field_validator("cache_dir")(resolve_path)
+
+    @field_validator("name")
+    @classmethod
+    def _one_safe_folder_name(cls, name: str) -> str:
+        if not SAFE_NAME.match(name):
+            raise ValueError(
+                "the name becomes the report folder reports/<name>/, so it must be one folder "
+                "name: letters, digits, '_', '-' and '.', starting with a letter or digit, at "
+                "most 100 characters (no '/', no '..'); e.g. 'monthly_shop'"
+            )
+        return name
+
+    @field_validator("as_of")
+    @classmethod
+    def _plausible_date(cls, as_of: dt.date | None) -> dt.date | None:
+        return None if as_of is None else check_date(as_of, "as_of")
 
     @model_validator(mode="before")
     @classmethod
@@ -226,6 +257,16 @@ def config_from_dict(raw: dict[str, Any], *, base_dir: str | Path = ".", source:
         raise ConfigError(describe_errors(exc, source, Config)) from None
 
 
+def check_date(day: dt.date, what: str) -> dt.date:
+    """`day` when it lies in the years seglab computes with (1900 to 2999), else a ConfigError."""
+    if not EARLIEST <= day <= LATEST:
+        raise ConfigError(
+            f"{what} {day.isoformat()} is outside {EARLIEST.isoformat()} to {LATEST.isoformat()}; "
+            "give the date of the data's report period (YYYY-MM-DD)"
+        )
+    return day
+
+
 def as_config(config: Config | str | Path) -> Config:
     """`config` itself, or the config read from the YAML file at that path."""
     return config if isinstance(config, Config) else load_config(config)
@@ -237,12 +278,12 @@ def resolve_as_of(config: Config, as_of: str | dt.date | None) -> dt.date:
         as_of = config.as_of
     if as_of is None:
         raise ConfigError("no as_of date: set 'as_of' in the config or pass --as-of YYYY-MM-DD")
-    if isinstance(as_of, dt.date):
-        return as_of
-    try:
-        return dt.date.fromisoformat(str(as_of))
-    except ValueError:
-        raise ConfigError(f"as_of '{as_of}' is not a date; expected YYYY-MM-DD") from None
+    if not isinstance(as_of, dt.date):
+        try:
+            as_of = dt.date.fromisoformat(str(as_of))
+        except ValueError:
+            raise ConfigError(f"as_of '{as_of}' is not a date; expected YYYY-MM-DD") from None
+    return check_date(as_of, "as_of")
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
@@ -263,15 +304,42 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
     """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file '{path}' does not exist; pass the path of a YAML file")
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise ConfigError(f"config file '{path}' {what}; pass the path of a YAML file")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start}); "
+            "save the config as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if isinstance(raw, dict):
         raw = _merge(raw, overrides or {})
         raw = {**raw, "source": str(path.resolve())}
     return config_from_dict(raw, base_dir=path.parent, source=str(path))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (YAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"{key_node.start_mark.name}: key '{key}' is written twice, on lines "
+                    f"{seen[key]} and {line}; YAML would silently keep the second: remove one"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def _merge(base: dict, overrides: dict) -> dict:

@@ -9,14 +9,20 @@ are retrievable by solution id.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
@@ -36,7 +42,7 @@ from seglab.evaluate.choice import (
 )
 from seglab.evaluate.indices import evaluate_solution
 from seglab.evaluate.stability import bootstrap_stability, seed_stability
-from seglab.features import resolve_feature_set
+from seglab.features import FEATURES, resolve_feature_set
 from seglab.registry import suggest
 from seglab.run.cache import Cache, make_key
 from seglab.run.config import Config
@@ -45,6 +51,8 @@ __all__ = ["Grid", "Scaled", "run_grid"]
 
 log = logging.getLogger(__name__)
 
+#: prctl option: the signal a process gets when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
 GAP_SAMPLE = 2_000
 GAP_REFERENCES = 10
 
@@ -75,6 +83,8 @@ class Grid:
         Bootstrap mean Jaccard and ARI across seeds for the best solutions.
     cache_hits, computed : int
         Solutions read from the cache and fitted in this run.
+    notes : list of str
+        What the grid left out and why (a feature set the data cannot give).
     customer_ids : Index
         The customers, in the row order of every labelling (in memory only).
     solutions : mapping
@@ -90,6 +100,7 @@ class Grid:
     stability: pd.DataFrame
     cache_hits: int
     computed: int
+    notes: list[str]
     customer_ids: pd.Index = field(
         default_factory=lambda: pd.Index([]), metadata={"transient": True}
     )
@@ -188,30 +199,33 @@ def run_grid(
             f"experiments.k_max={grid.k_max} is larger than the {len(features)} customers; "
             f"lower k_max to at most {len(features)} or cluster more customers"
         )
-    scaled = _scale(features, config)
+    feature_sets, notes = _usable_feature_sets(features, config)
+    scaled = _scale(features, config, feature_sets)
     data_keys = {key: _array_key(item.X) for key, item in scaled.items()}
     jobs = [
         (feature_set, scaling, algorithm, seed)
-        for feature_set in grid.feature_sets
+        for feature_set in feature_sets
         for scaling in grid.scalings
         for algorithm in grid.algorithms
         for seed in grid.seeds
     ]
-    run = Parallel(n_jobs=grid.n_jobs, return_as="generator_unordered")
-    outputs = run(
-        delayed(_run_job)(
-            scaled[job[:2]].X, job, grid.ks, grid.params.get(job[2], {}),
-            cache.root, data_keys[job[:2]], (grid.silhouette_exact_max, grid.silhouette_sample),
-        )
-        for job in jobs
-    )  # fmt: skip
     rows, solutions, hits = [], {}, 0
-    for job_rows, job_solutions, job_hits in tqdm(
-        outputs, total=len(jobs), desc="experiments", unit="job", disable=not progress
-    ):
-        rows += job_rows
-        solutions.update(job_solutions)
-        hits += job_hits
+    # Workers follow the run: killed with it, and gone a minute after the grid when idle.
+    follow = {"initializer": _follow_parent, "initargs": (os.getpid(),)}
+    with parallel_config(backend="loky", idle_worker_timeout=60, **follow):
+        outputs = Parallel(n_jobs=grid.n_jobs, return_as="generator_unordered")(
+            delayed(_run_job)(
+                scaled[job[:2]].X, job, grid.ks, grid.params.get(job[2], {}),
+                cache.root, data_keys[job[:2]], (grid.silhouette_exact_max, grid.silhouette_sample),
+            )
+            for job in jobs
+        )  # fmt: skip
+        for job_rows, job_solutions, job_hits in tqdm(
+            outputs, total=len(jobs), desc="experiments", unit="job", disable=not progress
+        ):
+            rows += job_rows
+            solutions.update(job_solutions)
+            hits += job_hits
     results = _tidy(rows, grid)
     gap = _gap_tables(scaled, grid, config.seed, cache, data_keys)
     choice = choose_k(results, gap=gap, by=[*GROUP_COLUMNS, "seed"])
@@ -220,7 +234,7 @@ def run_grid(
     log.info("%d solutions: %d from the cache, %d fitted", len(rows), hits, len(rows) - hits)
     return Grid(
         results, choice.votes, choice.recommended, gap, stability, hits, len(rows) - hits,
-        features.index, solutions, scaled,
+        notes, features.index, solutions, scaled,
     )  # fmt: skip
 
 
@@ -230,11 +244,46 @@ def _array_key(X: np.ndarray) -> str:
     return make_key(str(X.shape), hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest())
 
 
-def _scale(features: pd.DataFrame, config: Config) -> dict[tuple[str, str], Scaled]:
+def _usable_feature_sets(features: pd.DataFrame, config: Config) -> tuple[list[str], list[str]]:
+    """The grid's feature sets the data can give, and a note for each one it cannot.
+
+    A feature set the config names explicitly is refused with a ConfigError when a feature is
+    missing (say a log without product ids and ``product_breadth``); a default one is skipped.
+    """
+    explicit = "feature_sets" in config.experiments.model_fields_set
+    usable, notes = [], []
+    for feature_set in config.experiments.feature_sets:
+        columns = resolve_feature_set(feature_set, config.features.sets)
+        missing = [c for c in columns if c not in features.columns]
+        if not missing:
+            usable.append(feature_set)
+            continue
+        needs = sorted({n for c in missing if c in FEATURES for n in FEATURES.get(c).needs})
+        why = f" (they need the column(s) {', '.join(needs)})" if needs else ""
+        message = (
+            f"feature set '{feature_set}' needs {', '.join(missing)}, which the data cannot "
+            f"give{why}"
+        )
+        if explicit:
+            raise ConfigError(
+                f"experiments.feature_sets: {message}; map the column under data.columns or "
+                f"leave '{feature_set}' out of experiments.feature_sets"
+            )
+        notes.append(f"{message}: the grid skips it")
+    if not usable:
+        raise DataError(
+            "no feature set of the grid can be computed from this data: " + "; ".join(notes)
+        )
+    return usable, notes
+
+
+def _scale(
+    features: pd.DataFrame, config: Config, feature_sets: list[str]
+) -> dict[tuple[str, str], Scaled]:
     """Fitted scaler and scaled features per (feature set, scaling), shared by every job."""
     grid = config.experiments
     scaled = {}
-    for feature_set in grid.feature_sets:
+    for feature_set in feature_sets:
         columns = list(resolve_feature_set(feature_set, config.features.sets))
         for scaling in grid.scalings:
             scaler = FeatureScaler(
@@ -257,6 +306,27 @@ def _run_job(X, job, ks, params, cache_root, data_key, silhouette):
     """
     with threadpool_limits(limits=1):
         return _fit_job(X, job, ks, params, cache_root, data_key, silhouette)
+
+
+def _follow_parent(parent: int, poll_seconds: float = 0.5) -> None:
+    """Make this worker process end as soon as the run `parent` that started it is gone (killed,
+    say), instead of holding its memory until joblib's idle timeout.
+
+    On Linux the kernel kills the worker when its parent dies (``PR_SET_PDEATHSIG``), even while
+    compiled code holds the GIL; elsewhere a thread polls the parent.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the run died before this worker was ready
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="seglab-parent-watch", daemon=True).start()
 
 
 def _fit_job(X, job, ks, params, cache_root, data_key, silhouette):

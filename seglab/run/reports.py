@@ -1,13 +1,16 @@
 """Reports: compute (or reuse) a run, render its notebook, write the artefacts, publish atomically.
 
-A report is built in a temporary folder next to its destination and moved into place only when
-everything succeeded, so a failed run never replaces the last good report. The notebook only
-reads the run's stage results (``stages/`` inside the report folder); nothing is computed twice.
+A report is built in a hidden folder of ``reports/<name>/.versions`` and published only when
+everything succeeded, by swapping the link ``reports/<name>/<as_of>`` to it in one atomic step:
+a failed run never replaces the last good report, and a reader never finds none. The notebook
+only reads the run's stage results (``stages/`` inside the report folder).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
@@ -30,6 +33,8 @@ __all__ = ["period_ends", "render_report", "render_series", "summary", "write_ar
 log = logging.getLogger(__name__)
 
 PERIODS = {"month": ("ME", 1), "quarter": ("QE", 3)}
+#: Hidden folder of a config's report folder holding every published version.
+VERSIONS = ".versions"
 
 
 def render_report(
@@ -67,14 +72,10 @@ def render_report(
     if previous >= as_of:
         raise ConfigError(f"the previous date {previous} must come before as_of {as_of}")
     started = time.perf_counter()
+    folder = _report_folder(out_root, config.name)
     stages = compute_run(config, as_of=as_of, previous_as_of=previous, progress=progress)
-    folder = Path(out_root).resolve() / config.name
-    final = folder / as_of.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(
-        dir=folder, prefix=f".{as_of.isoformat()}-", ignore_cleanup_errors=True
-    ) as tmp:
-        work = Path(tmp)
+    work = _new_build(folder)
+    try:
         shutil.copytree(stages, work / "stages")
         run = store.load(Run, work / "stages")
         notebook = work / REPORT_NOTEBOOK
@@ -90,8 +91,10 @@ def render_report(
             "steps": run.provenance.timings,
         }
         _write_run_record(work / "run.json", run, timings)
-        _replace(work, final)
-    write_index(folder)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    final = _publish(work, folder, as_of.isoformat())
     log.info("report written to %s", final / "report.html")
     return final
 
@@ -209,13 +212,95 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     return (stamp - pd.DateOffset(months=months)).date()
 
 
-def _replace(work: Path, final: Path) -> None:
-    """Move the finished run into place; the old one is removed only after the move."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}-old-{os.getpid()}")
-        final.rename(old)
-    work.chmod(0o755)
-    work.rename(final)
-    if old is not None:
-        shutil.rmtree(old)
+def _report_folder(out_root: str | Path, name: str) -> Path:
+    """``out_root/<name>``, created; refused unless it lies inside the reports root."""
+    root = Path(out_root).resolve()
+    folder = (root / name).resolve()
+    if folder.parent != root:
+        raise ConfigError(f"the config name '{name}' must name one folder inside {root}")
+    try:
+        (folder / VERSIONS).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write reports into '{folder}' ({exc.strerror}); pass --out with a folder "
+            "you may write to"
+        ) from None
+    return folder
+
+
+def _new_build(folder: Path) -> Path:
+    """A fresh build folder in ``<folder>/.versions``, after removing those of dead runs."""
+    versions = folder / VERSIONS
+    for build in versions.glob(".building-*"):
+        pid = build.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(build, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=versions, prefix=f".building-{os.getpid()}-"))
+
+
+def _publish(work: Path, folder: Path, period: str) -> Path:
+    """Make `work` the report of `period` in one atomic step; return the report's path.
+
+    The report is a symbolic link ``<folder>/<period>`` to a version folder in ``.versions``;
+    the new version replaces the link with ``os.replace``, so a reader sees the old report or
+    the new one, never none. Older versions of the same period are removed afterwards; nothing
+    outside ``<folder>`` is touched. Concurrent runs publishing into `folder` take turns.
+    """
+    _normal_permissions(work)
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    version = work.rename(work.with_name(f"{period}-{stamp}-{os.getpid()}"))
+    final = folder / period
+    with _lock(folder):
+        if final.exists() and not final.is_symlink():  # a report from before versioning
+            final.rename(folder / VERSIONS / f"{period}-earlier-{os.getpid()}")
+        link = folder / f".{period}-{os.getpid()}.link"
+        link.unlink(missing_ok=True)
+        link.symlink_to(Path(VERSIONS) / version.name)
+        os.replace(link, final)
+        for old in (folder / VERSIONS).glob(f"{period}-*"):
+            if old != version:
+                shutil.rmtree(old, ignore_errors=True)
+        write_index(folder)
+    return final
+
+
+@contextlib.contextmanager
+def _lock(folder: Path, wait_seconds: float = 600.0):
+    """Hold the publishing lock of `folder`; wait for another run holding it, then give up."""
+    with open(folder / ".lock", "a") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ConfigError(
+                        f"another seglab run has been publishing into {folder} for more than "
+                        f"{wait_seconds:.0f} s; wait for it to finish, then run again"
+                    ) from None
+                log.info("waiting for another seglab run publishing into %s", folder)
+                time.sleep(1.0)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _normal_permissions(folder: Path) -> None:
+    """Folders and files as the user's umask makes them (temporary folders are private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    folder.chmod(0o777 & ~mask)
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
