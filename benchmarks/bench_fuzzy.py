@@ -1,30 +1,34 @@
-"""Fuzzy c-means: FuzzyCMeans against scikit-fuzzy and fcmeans, from the same initial centres.
+"""Fuzzy c-means: FuzzyCMeans against scikit-fuzzy's cmeans, side by side in one run.
 
-    .venv/bin/python benchmarks/bench_fuzzy.py [--sizes 10000 100000 1000000] [--json PATH]
+    .venv/bin/python benchmarks/bench_fuzzy.py [--json benchmarks/results/fuzzy.json]
 
-For each size: 8 features, 6 overlapping blobs, one set of initial centres (6 distinct rows drawn
-with a fixed seed), m = 2, the same tol and max_iter for every implementation. Each
-implementation runs in two fresh subprocesses that load the data and warm up on up to 50,000
-rows (numba loads its cached kernels, the libraries their imports): one times the fit (median of
---repeats), the other measures the fit's peak RSS increase (the kernel's high-water mark is reset
-just before the fit) and keeps its centres and labels for the agreement columns.
+Three measurements, each against scikit-fuzzy in the same run (see README.md, "Fuzzy c-means"):
 
-scikit-fuzzy and fcmeans stop when the Frobenius norm of the membership change is below tol;
-FuzzyCMeans when its largest entry is. So FuzzyCMeans runs twice: with its own rule, and with
-tol=0 for exactly the iterations scikit-fuzzy needed, which is the same work from the same start
-(scikit-fuzzy's and FuzzyCMeans' iterates coincide). Ratios use the second run. See README.md.
+1. **Per iteration** at 1M x 8, c = 6, for m = 2 and m = 1.7: one fresh process loads the data,
+   warms both libraries up, then times FuzzyCMeans and scikit-fuzzy alternately (ABBA order,
+   median of --repeats each), from the same initial centres and for the same number of
+   iterations (FuzzyCMeans with tol=0, scikit-fuzzy with error=0); ms per iteration = fit time /
+   iterations. It also reports the largest difference between the two implementations' centres.
+2. **Fresh process** at 100k: what a one-shot script pays, imports + loading the compiled
+   kernels from numba's cache + one fit, each implementation in its own fresh subprocess,
+   alternately, median of --fresh-repeats. Same start, and FuzzyCMeans runs the number of
+   iterations scikit-fuzzy needs to converge (error = tol).
+3. **Compile**: two fresh processes that share an empty temporary NUMBA_CACHE_DIR run the same
+   small fits twice each: the first process compiles every kernel (first-ever compile), the
+   second loads them from the cache; each reports its numba cache hits and misses.
+
+scikit-fuzzy starts from memberships, FuzzyCMeans from centres: scikit-fuzzy gets the memberships
+of the initial centres, built outside its timing; from there both follow the same iterates.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import gc
 import importlib.metadata
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -32,45 +36,21 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+_STARTED = time.perf_counter()  # a fresh child's clock starts before numpy is imported
+
+import numpy as np  # noqa: E402 - after the clock
 
 N_FEATURES = 8
 N_CLUSTERS = 6
 CLUSTER_STD = 3.0
-M = 2.0
-#: Warm-up fits use this many rows at most: enough to take FuzzyCMeans' parallel path as the
-#: timed fit does (its kernels are then loaded before timing), small enough to be quick.
+#: Warm-up fits use this many rows: enough for FuzzyCMeans' parallel kernels.
 WARM_UP_ROWS = 50_000
-FCMEANS_HINT = (
-    "fcmeans is not importable ({error}); skipping it. Install the benchmarked version with\n"
-    "    .venv/bin/pip install --no-deps fuzzy-c-means==2.3.1\n"
-    "(every release from 1.6 on requires numpy<2, so a plain install falls back to 0.0.6; 2.3.1 "
-    "runs on numpy 2 with --no-deps; add tqdm, pydantic, tabulate or typer the same way if an "
-    "import is missing)."
-)
-#: Environment of the memory runs: glibc returns every block of 128 KiB or more to the system
-#: when freed (no dynamic threshold), so peak RSS sees each fit's own allocations.
-MEMORY_ENV = {
-    **os.environ,
-    "MALLOC_MMAP_THRESHOLD_": "131072",
-    "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=131072",
-}
-IMPLEMENTATIONS = {
-    "skfuzzy": "scikit-fuzzy cmeans",
-    "ours_same": "FuzzyCMeans, tol=0, skfuzzy's iterations",
-    "ours": "FuzzyCMeans",
-    "fcmeans": "fcmeans FCM",
-}
-RULES = {
-    "skfuzzy": "‖ΔU‖_F < tol",
-    "ours_same": "same count as skfuzzy",
-    "ours": "max|ΔU| < tol",
-    "fcmeans": "‖ΔU‖_F < tol",
-}
+PEER = "scikit-fuzzy"
+OURS = "seglab"
 
 
 # --------------------------------------------------------------------------------------------
-# Data and starting point (parent)
+# Data and starting point
 # --------------------------------------------------------------------------------------------
 
 
@@ -92,8 +72,8 @@ def make_data(n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def initial_memberships(X: np.ndarray, centres: np.ndarray, m: float) -> np.ndarray:
     """FCM memberships to fixed centres as scikit-fuzzy's (c, n) start; 1 on a coinciding centre.
 
-    scikit-fuzzy starts from memberships, not centres: these are what FuzzyCMeans' first pass
-    computes from ``centres``, so both then follow the same iterates. Built in blocks of rows.
+    These are what FuzzyCMeans' first pass computes from ``centres``, so both then follow the
+    same iterates. Built in blocks of rows.
     """
     u = np.empty((centres.shape[0], X.shape[0]))
     for start in range(0, X.shape[0], 100_000):
@@ -106,135 +86,151 @@ def initial_memberships(X: np.ndarray, centres: np.ndarray, m: float) -> np.ndar
     return u
 
 
+def _fit_ours(X, centres, m, tol, max_iter):
+    from seglab.cluster.fuzzy import FuzzyCMeans
+
+    model = FuzzyCMeans(N_CLUSTERS, m=m, tol=tol, max_iter=max_iter, init=centres).fit(X)
+    return model.cluster_centers_, model.n_iter_
+
+
+def _fit_peer(X, u0, m, error, max_iter):
+    from skfuzzy.cluster import cmeans
+
+    found, _, _, _, _, n_iter, _ = cmeans(X.T, N_CLUSTERS, m, error, max_iter, init=u0)
+    return found, n_iter
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 # --------------------------------------------------------------------------------------------
-# One implementation in a fresh process (child)
+# Children (fresh processes)
 # --------------------------------------------------------------------------------------------
 
 
-def _fcmeans_from_centres():
-    """fcmeans' FCM started from given centres and counting its iterations (a plain subclass)."""
-    from fcmeans import FCM
-
-    class FCMFromCentres(FCM):
-        def _init_u(self, X):
-            self._centers = self.start_centres
-            self.u = FCM._memberships(
-                FCM._dist(X, self._centers, self.distance, self.distance_params), self.m
-            )
-            self.iterations = 0
-
-        def _update_centers(self, X):
-            self.iterations += 1
-            super()._update_centers(X)
-
-    return FCMFromCentres
-
-
-def _runner(name: str, X: np.ndarray, centres: np.ndarray, cfg: dict):
-    """A function of the rows to fit that returns (centres, labels, iterations)."""
-    if name in ("ours", "ours_same"):
-        from seglab.cluster.fuzzy import FuzzyCMeans
-
-        tol, max_iter = (0.0, cfg["iterations"]) if name == "ours_same" else (cfg["tol"], None)
-
-        def run(rows):
-            model = FuzzyCMeans(
-                N_CLUSTERS, m=M, tol=tol, max_iter=max_iter or cfg["max_iter"], init=centres
-            ).fit(X[rows])
-            return model.cluster_centers_, model.labels_, model.n_iter_
-
-        return run
-    if name == "skfuzzy":
-        from skfuzzy.cluster import cmeans
-
-        u0 = initial_memberships(X, centres, M)  # before timing: scikit-fuzzy's input
-
-        def run(rows):
-            found, u, _, _, _, n_iter, _ = cmeans(
-                X[rows].T, N_CLUSTERS, M, cfg["tol"], cfg["max_iter"], init=u0[:, rows]
-            )
-            return found, u.argmax(axis=0), n_iter
-
-        return run
-    if name == "fcmeans":
-        model_class = _fcmeans_from_centres()
-
-        def run(rows):
-            model = model_class(
-                n_clusters=N_CLUSTERS,
-                m=M,
-                error=max(cfg["tol"], 1e-9),  # fcmeans accepts 1e-9 to 1000 iterations
-                max_iter=min(cfg["max_iter"], 1000),
-                start_centres=centres,
-            )
-            model.fit(X[rows])
-            return model.centers, model.u.argmax(axis=1), model.iterations
-
-        return run
-    raise ValueError(f"unknown implementation {name!r}")
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS mark of this process (Linux >= 4.0); False when not possible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def _rss_mb(field: str) -> float:
-    """VmRSS (current) or VmHWM (peak) of this process, in MB."""
-    match = re.search(rf"{field}:\s+(\d+) kB", Path("/proc/self/status").read_text())
-    return int(match.group(1)) / 1024
-
-
-def child(name: str, workdir: Path, cfg: dict) -> dict:
-    """Warm up, then either time ``cfg['repeats']`` fits or measure one fit's peak RSS increase.
-
-    The memory run saves the fit's centres and labels for the agreement columns. The parent
-    starts it with glibc's mmap threshold pinned (``MEMORY_ENV``), so that memory freed by the
-    warm-up goes back to the system instead of being reused unseen by the fit.
-    """
+def iterations_child(workdir: Path, cfg: dict) -> dict:
+    """Per-iteration times of both implementations, alternately, in this process."""
     X = np.load(workdir / "X.npy")
     centres = np.load(workdir / "centres.npy")
-    run = _runner(name, X, centres, cfg)
-    run(slice(0, min(WARM_UP_ROWS, X.shape[0])))
-    gc.collect()
-    if cfg["measure"] == "memory":
-        exact = _reset_peak_rss()
-        before = _rss_mb("VmRSS")
-        found, labels, n_iter = run(slice(None))
-        np.save(workdir / f"{name}_centres.npy", found)
-        np.save(workdir / f"{name}_labels.npy", labels)
-        return {"peak_rss_delta_mb": _rss_mb("VmHWM") - before, "peak_rss_exact": exact}
-    times = []
-    for _ in range(cfg["repeats"]):
-        start = time.perf_counter()
-        found, labels, n_iter = run(slice(None))
-        times.append(time.perf_counter() - start)
-        del found, labels
-        gc.collect()
-    return {"seconds": statistics.median(times), "all_seconds": times, "iterations": int(n_iter)}
+    n_iter = cfg["iterations"]
+    out = {}
+    for m in cfg["ms"]:
+        u0 = initial_memberships(X, centres, m)  # scikit-fuzzy's input, outside its timing
+        warm = slice(0, WARM_UP_ROWS)
+        _fit_ours(X[warm], centres, m, 0.0, 2)
+        _fit_peer(X[warm], u0[:, warm], m, 0.0, 2)
+        times = {OURS: [], PEER: []}
+        loads = [os.getloadavg()[0]]
+        found = {}
+        for rep in range(cfg["repeats"]):
+            order = (OURS, PEER) if rep % 2 == 0 else (PEER, OURS)
+            for name in order:
+                start = time.perf_counter()
+                if name == OURS:
+                    found[name], done = _fit_ours(X, centres, m, 0.0, n_iter)
+                else:
+                    found[name], done = _fit_peer(X, u0, m, 0.0, n_iter)
+                times[name].append(time.perf_counter() - start)
+                assert done == n_iter, (name, done)
+            loads.append(os.getloadavg()[0])
+        del u0
+        out[str(m)] = {
+            "iterations": n_iter,
+            "seconds": {name: statistics.median(t) for name, t in times.items()},
+            "all_seconds": times,
+            "ms_per_iteration": {
+                name: 1000 * statistics.median(t) / n_iter for name, t in times.items()
+            },
+            "ratio": statistics.median(times[PEER]) / statistics.median(times[OURS]),
+            "max_centre_difference": float(np.abs(found[OURS] - found[PEER]).max()),
+            "load_average_1min": loads,
+        }
+    return out
+
+
+def fresh_child(name: str, workdir: Path, cfg: dict) -> dict:
+    """One fit in this fresh process: seconds to import, to load the data, to fit."""
+    imported = time.perf_counter()
+    package = 0.0
+    if name == OURS:
+        import seglab  # the package's __init__ imports every stage (pipeline, reports, ...)
+
+        package = time.perf_counter() - imported
+        import seglab.cluster.fuzzy  # noqa: F401 - numba, scikit-learn and the kernels' module
+    else:
+        import skfuzzy  # noqa: F401
+    imports = time.perf_counter() - imported + (imported - _STARTED)  # numpy's import too
+    loaded = time.perf_counter()
+    X = np.load(workdir / "X.npy")
+    centres = np.load(workdir / "centres.npy")
+    u0 = initial_memberships(X, centres, cfg["m"]) if name == PEER else None
+    setup = time.perf_counter() - loaded
+    start = time.perf_counter()
+    if name == OURS:
+        found, n_iter = _fit_ours(X, centres, cfg["m"], 0.0, cfg["iterations"])
+    else:
+        found, n_iter = _fit_peer(X, u0, cfg["m"], cfg["tol"], cfg["max_iter"])
+    fit = time.perf_counter() - start
+    np.save(workdir / f"fresh_{name}_centres.npy", found)
+    return {
+        "imports": imports,
+        "seglab_package_import": package,
+        "setup_excluded": setup,
+        "fit": fit,
+        "paid": imports + fit,
+        "iterations": int(n_iter),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def deps_child() -> dict:
+    """Seconds to import only what seglab.cluster.fuzzy itself imports from other packages."""
+    start = time.perf_counter()
+    import llvmlite.ir  # noqa: F401
+    import numba  # noqa: F401
+    import sklearn.base
+    import sklearn.cluster
+    import sklearn.exceptions
+    import sklearn.utils._param_validation
+    import sklearn.utils.validation  # noqa: F401
+
+    return {"imports": time.perf_counter() - start + (start - _STARTED)}
 
 
 def compile_child() -> dict:
-    """Seconds for a fresh process's first fits (import included), then for the same fits again.
+    """Seconds of this process's first small fits (serial and parallel kernels, predict_proba)
+    and of the same fits again, with the kernels' cache hits and misses."""
+    from numba.core import event
 
-    2,000 rows take the serial kernels, 50,000 the parallel ones, so both are loaded.
-    """
+    start = time.perf_counter()
+    from seglab.cluster import fuzzy, fuzzy_kernels
+
+    imports = time.perf_counter() - start
     X = np.random.default_rng(0).normal(size=(WARM_UP_ROWS, N_FEATURES))
     centres = X[:N_CLUSTERS] + 0.5
+    compiling = event.TimingListener()
     seconds = []
-    for _ in range(2):
-        start = time.perf_counter()
-        from seglab.cluster.fuzzy import FuzzyCMeans
-
-        for rows in (2_000, WARM_UP_ROWS):
-            model = FuzzyCMeans(N_CLUSTERS, init=centres, tol=0, max_iter=5).fit(X[:rows])
-            model.predict_proba(X[:rows])
-        seconds.append(time.perf_counter() - start)
-    return {"first_call_seconds": seconds[0], "second_call_seconds": seconds[1]}
+    with event.install_listener("numba:compile", compiling):
+        for _ in range(2):
+            start = time.perf_counter()
+            for rows in (2_000, WARM_UP_ROWS):
+                for m in (2.0, 1.7):
+                    model = fuzzy.FuzzyCMeans(N_CLUSTERS, m=m, init=centres, tol=0, max_iter=3)
+                    model.fit(X[:rows]).predict_proba(X[:rows])
+            seconds.append(time.perf_counter() - start)
+    stats = [kernel.stats for kernel in fuzzy_kernels.KERNELS]
+    return {
+        "import_seconds": imports,
+        "first_fits_seconds": seconds[0],
+        "same_fits_again_seconds": seconds[1],
+        "load_or_compile_seconds": seconds[0] - seconds[1],
+        "numba_compile_event_seconds": compiling.duration if compiling.done else 0.0,
+        "cache_hits": sum(sum(s.cache_hits.values()) for s in stats),
+        "cache_misses": sum(sum(s.cache_misses.values()) for s in stats),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,88 +238,101 @@ def compile_child() -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def _spawn(args: list[str], env: dict | None = None) -> dict:
+def _spawn(args: list[str], env: dict | None = None) -> tuple[dict, float]:
+    """Run this script as a child; return its JSON answer and the child's wall time."""
+    start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, __file__, *args], capture_output=True, text=True, env=env, check=False
     )
+    wall = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"child {args[:2]} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1]), wall
 
 
-def fcmeans_status() -> str | None:
-    """None when fcmeans imports; otherwise the reason, for the message."""
-    try:
-        import fcmeans  # noqa: F401
-    except Exception as error:  # any import failure means: skip it and say why
-        return f"{type(error).__name__}: {error}"
-    version = importlib.metadata.version("fuzzy-c-means")
-    if version != "2.3.1":
-        print(
-            f"note: fcmeans {version} installed; README.md's numbers are for 2.3.1", file=sys.stderr
-        )
-    return None
+def _child_env(**extra: str) -> dict:
+    env = {**os.environ, **extra}
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    return env
 
 
-def compile_cost() -> dict:
-    """First call in a fresh process, with numba's on-disk cache cold and then warm."""
+def bench_compile() -> dict:
+    """First-ever compile and the next process's cache load, in a fresh NUMBA_CACHE_DIR."""
     with tempfile.TemporaryDirectory() as cache:
-        cold = _spawn(["--compile-child"], env={**os.environ, "NUMBA_CACHE_DIR": cache})
-    warm = _spawn(["--compile-child"])
-    return {"cold_cache": cold, "warm_cache": warm}
+        env = _child_env(NUMBA_CACHE_DIR=cache)
+        first, first_wall = _spawn(["--compile-child"], env=env)
+        second, second_wall = _spawn(["--compile-child"], env=env)
+    first["process_wall_seconds"] = first_wall
+    second["process_wall_seconds"] = second_wall
+    return {"first_process": first, "second_process": second}
 
 
-def bench_size(n_samples: int, cfg: dict, with_fcmeans: bool) -> dict:
-    """Run every implementation on one size; return plain data (no formatting)."""
-    load_before = os.getloadavg()[0]
+def bench_iterations(n_samples: int, iterations: int, ms: list[float], cfg: dict) -> dict:
     X, centres = make_data(n_samples, cfg["seed"])
-    results = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         np.save(workdir / "X.npy", X)
         np.save(workdir / "centres.npy", centres)
         del X
-        order = ["skfuzzy", "ours_same", "ours"] + (["fcmeans"] if with_fcmeans else [])
-        for name in order:
-            child_cfg = {**cfg, "iterations": results.get("skfuzzy", {}).get("iterations")}
-            print(f"  n={n_samples:,}: {IMPLEMENTATIONS[name]} ...", file=sys.stderr, flush=True)
-            timing = {**child_cfg, "measure": "time"}
-            results[name] = _spawn(["--child", name, str(workdir), json.dumps(timing)])
-            memory = {**child_cfg, "measure": "memory"}
-            results[name] |= _spawn(
-                ["--child", name, str(workdir), json.dumps(memory)], env=MEMORY_ENV
-            )
-        reference_centres = np.load(workdir / "ours_same_centres.npy")
-        reference_labels = np.load(workdir / "ours_same_labels.npy")
-        from sklearn.metrics import adjusted_rand_score
+        child_cfg = {"iterations": iterations, "ms": ms, "repeats": cfg["repeats"]}
+        result, _ = _spawn(
+            ["--iterations-child", str(workdir), json.dumps(child_cfg)], _child_env()
+        )
+    return {"n_samples": n_samples, "by_m": result}
 
-        for name, result in results.items():
-            found = np.load(workdir / f"{name}_centres.npy")
-            labels = np.load(workdir / f"{name}_labels.npy")
-            result["max_centre_difference"] = float(np.abs(found - reference_centres).max())
-            result["ari"] = float(adjusted_rand_score(reference_labels, labels))
-            result["ms_per_iteration"] = 1000 * result["seconds"] / result["iterations"]
+
+def bench_fresh(n_samples: int, m: float, cfg: dict) -> dict:
+    X, centres = make_data(n_samples, cfg["seed"])
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        np.save(workdir / "X.npy", X)
+        np.save(workdir / "centres.npy", centres)
+        base = {"m": m, "tol": cfg["tol"], "max_iter": cfg["max_iter"]}
+
+        def run(name: str, iterations: int | None = None) -> dict:
+            args = [
+                "--fresh-child",
+                name,
+                str(workdir),
+                json.dumps({**base, "iterations": iterations}),
+            ]
+            result, wall = _spawn(args, _child_env())
+            return {**result, "process_wall": wall}
+
+        # Untimed: scikit-fuzzy's iteration count to convergence, and warm caches for both
+        # (numba's kernels, the file system's copy of both libraries).
+        iterations = run(PEER)["iterations"]
+        run(OURS, iterations)
+        runs = {OURS: [], PEER: []}
+        loads = [os.getloadavg()[0]]
+        for rep in range(cfg["fresh_repeats"]):
+            for name in (OURS, PEER) if rep % 2 == 0 else (PEER, OURS):
+                runs[name].append(run(name, iterations))
+            loads.append(os.getloadavg()[0])
+        deps = [_spawn(["--deps-child"], _child_env())[0]["imports"] for _ in range(3)]
+        ours = np.load(workdir / f"fresh_{OURS}_centres.npy")
+        peer = np.load(workdir / f"fresh_{PEER}_centres.npy")
+
+    def median(name: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[name])
+
+    keys = ("imports", "fit", "paid", "process_wall", "setup_excluded", "peak_rss_mb")
+    ours_lazy = statistics.median(deps) + median(OURS, "fit")
     return {
         "n_samples": n_samples,
-        "results": results,
-        "ratios": ratios(results),
-        "load_average_1min": [load_before, os.getloadavg()[0]],
+        "m": m,
+        "iterations": iterations,
+        "median": {name: {key: median(name, key) for key in keys} for name in runs},
+        "runs": runs,
+        "ratio_paid": median(PEER, "paid") / median(OURS, "paid"),
+        "seglab_package_import": median(OURS, "seglab_package_import"),
+        "fuzzy_dependencies_import": statistics.median(deps),
+        "paid_without_package_imports": ours_lazy,
+        "ratio_without_package_imports": median(PEER, "paid") / ours_lazy,
+        "max_centre_difference": float(np.abs(ours - peer).max()),
+        "load_average_1min": loads,
     }
-
-
-def ratios(results: dict) -> dict:
-    """Time of each other implementation over FuzzyCMeans': same work, per iteration, own rules."""
-    same, own = results["ours_same"], results["ours"]
-    out = {}
-    for name in ("skfuzzy", "fcmeans"):
-        if name in results:
-            other = results[name]
-            out[name] = {
-                "same_iterations": other["seconds"] / same["seconds"],
-                "per_iteration": other["ms_per_iteration"] / same["ms_per_iteration"],
-                "own_rules": other["seconds"] / own["seconds"],
-            }
-    return out
 
 
 def environment() -> dict:
@@ -335,101 +344,118 @@ def environment() -> dict:
         except importlib.metadata.PackageNotFoundError:
             return "missing"
 
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
     return {
         "date": datetime.date.today().isoformat(),
         "python": platform.python_version(),
+        "cpu": cpu,
         "cpus": os.cpu_count(),
         "numba_threads": numba.get_num_threads(),
         "versions": {
-            dist: version(dist)
-            for dist in ("numpy", "numba", "scikit-learn", "scikit-fuzzy", "fuzzy-c-means")
+            dist: version(dist) for dist in ("numpy", "numba", "scikit-learn", "scikit-fuzzy")
         },
     }
 
 
 def render(report: dict) -> str:
-    """The report as Markdown: one table of runs, one of ratios, the compile cost."""
-    cfg = report["config"]
+    """The report as Markdown: peer, seglab, ratio, then the machine."""
     lines = [
-        f"Data: make_blobs, {N_FEATURES} features, {N_CLUSTERS} centres, "
-        f"cluster_std={CLUSTER_STD}, seed {cfg['seed']}; c={N_CLUSTERS}, m={M}, "
-        f"tol={cfg['tol']}, max_iter={cfg['max_iter']}; same initial centres for all.",
-        "",
-        "| n | implementation | stopping rule | iterations | time (s) | ms / iteration "
-        "| peak RSS Δ (MB) | max abs centre diff | ARI |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for size in report["sizes"]:
-        for name, r in size["results"].items():
-            lines.append(
-                f"| {size['n_samples']:,} | {IMPLEMENTATIONS[name]} | {RULES[name]} "
-                f"| {r['iterations']} | {r['seconds']:.3f} | {r['ms_per_iteration']:.1f} "
-                f"| {r['peak_rss_delta_mb']:.1f}{'' if r['peak_rss_exact'] else '?'} "
-                f"| {r['max_centre_difference']:.1e} | {r['ari']:.6f} |"
-            )
-    lines += [
-        "",
-        "Centre differences and ARI are against the FuzzyCMeans run with scikit-fuzzy's "
-        "iteration count. Ratios are the other's time over FuzzyCMeans' (higher is faster for "
-        "FuzzyCMeans):",
-        "",
-        "| n | vs | same iterations | per iteration | to convergence, own rules |",
+        f"| measurement | {PEER} | {OURS} | ratio ({PEER} / {OURS}) | load (1 min) |",
         "|---|---|---|---|---|",
     ]
-    for size in report["sizes"]:
-        for name, r in size["ratios"].items():
-            lines.append(
-                f"| {size['n_samples']:,} | {name} | {r['same_iterations']:.1f}x "
-                f"| {r['per_iteration']:.1f}x | {r['own_rules']:.1f}x |"
-            )
+    per = report["per_iteration"]
+    for m, r in per["by_m"].items():
+        ms = r["ms_per_iteration"]
+        loads = r["load_average_1min"]
+        lines.append(
+            f"| ms per iteration, {per['n_samples']:,} x {N_FEATURES}, c = {N_CLUSTERS}, m = {m} "
+            f"({r['iterations']} iterations; centres differ by {r['max_centre_difference']:.1e}) "
+            f"| {ms[PEER]:.1f} | {ms[OURS]:.1f} | {r['ratio']:.1f}x "
+            f"| {min(loads):.1f} to {max(loads):.1f} |"
+        )
+    fresh = report["fresh_process"]
+    med = fresh["median"]
+    loads = fresh["load_average_1min"]
+    lines.append(
+        f"| fresh process, {fresh['n_samples']:,} rows, m = {fresh['m']}: imports + fit, s "
+        f"({fresh['iterations']} iterations; imports {med[PEER]['imports']:.2f} / "
+        f"{med[OURS]['imports']:.2f} s, fit {med[PEER]['fit']:.2f} / {med[OURS]['fit']:.2f} s) "
+        f"| {med[PEER]['paid']:.2f} | {med[OURS]['paid']:.2f} | {fresh['ratio_paid']:.1f}x "
+        f"| {min(loads):.1f} to {max(loads):.1f} |"
+    )
+    lines.append(
+        f"| same, counting only the imports FuzzyCMeans needs (numba, scikit-learn; seglab's "
+        f"package `__init__` imports every stage, {fresh['seglab_package_import']:.2f} s) "
+        f"| {med[PEER]['paid']:.2f} | {fresh['paid_without_package_imports']:.2f} "
+        f"| {fresh['ratio_without_package_imports']:.1f}x | |"
+    )
     if "compile" in report:
-        cold, warm = report["compile"]["cold_cache"], report["compile"]["warm_cache"]
+        first = report["compile"]["first_process"]
+        second = report["compile"]["second_process"]
         lines += [
             "",
-            "First fits in a fresh process (import, then 5 iterations and predict_proba on "
-            f"2,000 and 50,000 rows): {cold['first_call_seconds']:.1f} s with numba's cache "
-            f"cold (compiling), {warm['first_call_seconds']:.1f} s with it warm; the same fits "
-            f"again: {warm['second_call_seconds'] * 1000:.0f} ms.",
+            "Compile (small fits with m = 2 and 1.7 on 2,000 and 50,000 rows, then the same again; "
+            "a fresh NUMBA_CACHE_DIR shared by two processes):",
+            "",
+            "| process | import (s) | first fits (s) | same fits again (s) "
+            "| compile or cache load (s) | numba:compile events (s) | cache hits | cache misses |",
+            "|---|---|---|---|---|---|---|---|",
         ]
+        for label, r in (("first ever (empty cache)", first), ("next (cache filled)", second)):
+            lines.append(
+                f"| {label} | {r['import_seconds']:.2f} | {r['first_fits_seconds']:.2f} "
+                f"| {r['same_fits_again_seconds']:.3f} | {r['load_or_compile_seconds']:.2f} "
+                f"| {r['numba_compile_event_seconds']:.2f} | {r['cache_hits']} "
+                f"| {r['cache_misses']} |"
+            )
     env = report["environment"]
-    loads = "; ".join(
-        f"n={size['n_samples']:,}: {size['load_average_1min'][0]:.1f} -> "
-        f"{size['load_average_1min'][1]:.1f}"
-        for size in report["sizes"]
-    )
     lines += [
         "",
-        f"{env['date']}, Python {env['python']}, {env['cpus']} CPUs, {env['numba_threads']} numba "
-        f"threads; " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + ".",
-        f"1-minute load average before -> after each size (other jobs on the machine): {loads}.",
+        f"Machine: {env['cpu']}, {env['cpus']} CPUs, {env['numba_threads']} numba threads, "
+        f"Python {env['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+        + f"; {env['date']}.",
     ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--n-iteration", type=int, default=1_000_000, help="rows, per iteration")
+    parser.add_argument("--iterations", type=int, default=20, help="iterations per timed fit")
+    parser.add_argument("--ms", type=float, nargs="+", default=[2.0, 1.7])
+    parser.add_argument("--repeats", type=int, default=5, help="timed fits per implementation")
+    parser.add_argument("--n-fresh", type=int, default=100_000, help="rows, fresh process")
+    parser.add_argument("--fresh-repeats", type=int, default=5)
     parser.add_argument("--tol", type=float, default=1e-5)
     parser.add_argument("--max-iter", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--repeats", type=int, default=None, help="timed fits per run (default 3, 1 from 1M rows)"
-    )
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
-    parser.add_argument("--no-compile-cost", action="store_true", help="skip the compile timing")
+    parser.add_argument("--no-compile", action="store_true", help="skip the compile timing")
     args = parser.parse_args(argv)
-
-    problem = fcmeans_status()
-    if problem:
-        print(FCMEANS_HINT.format(error=problem), file=sys.stderr)
-    report = {"environment": environment(), "sizes": []}
-    report["config"] = {"tol": args.tol, "max_iter": args.max_iter, "seed": args.seed}
-    if not args.no_compile_cost:
-        report["compile"] = compile_cost()
-    for n_samples in args.sizes:
-        repeats = args.repeats or (3 if n_samples < 1_000_000 else 1)
-        cfg = {**report["config"], "repeats": repeats}
-        report["sizes"].append(bench_size(n_samples, cfg, with_fcmeans=problem is None))
+    cfg = {
+        "seed": args.seed,
+        "tol": args.tol,
+        "max_iter": args.max_iter,
+        "repeats": args.repeats,
+        "fresh_repeats": args.fresh_repeats,
+    }
+    report = {"environment": environment(), "config": cfg}
+    load = os.getloadavg()[0]
+    if not args.no_compile:
+        print("compile ...", file=sys.stderr, flush=True)
+        report["compile"] = bench_compile()
+    print(f"per iteration at {args.n_iteration:,} rows ...", file=sys.stderr, flush=True)
+    report["per_iteration"] = bench_iterations(args.n_iteration, args.iterations, args.ms, cfg)
+    print(f"fresh processes at {args.n_fresh:,} rows ...", file=sys.stderr, flush=True)
+    report["fresh_process"] = bench_fresh(args.n_fresh, 2.0, cfg)
+    report["load_average_1min"] = [load, os.getloadavg()[0]]
     print(render(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -437,8 +463,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        print(json.dumps(child(sys.argv[2], Path(sys.argv[3]), json.loads(sys.argv[4]))))
+    if len(sys.argv) > 1 and sys.argv[1] == "--iterations-child":
+        print(json.dumps(iterations_child(Path(sys.argv[2]), json.loads(sys.argv[3]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--fresh-child":
+        print(json.dumps(fresh_child(sys.argv[2], Path(sys.argv[3]), json.loads(sys.argv[4]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--deps-child":
+        print(json.dumps(deps_child()))
     elif len(sys.argv) > 1 and sys.argv[1] == "--compile-child":
         print(json.dumps(compile_child()))
     else:

@@ -55,7 +55,7 @@ def test_online_retail_features_are_the_same_on_spark_and_duckdb(online_retail_p
     account, features = results["spark"]
     assert account.set_index("step").loc["input", "rows_matched"] == 541_909
     assert len(features) == 4_334
-    assert features.loc[12346, "monetary_total"] == 0
+    assert features.loc["12346", "monetary_total"] == 0
 
 
 def test_every_feature_and_cleaning_rule_agree_on_synthetic_data(tmp_path):

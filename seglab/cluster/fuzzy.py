@@ -19,7 +19,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from numba import njit, prange
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
@@ -27,6 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from seglab.cluster import fuzzy_kernels as kernels
 from seglab.cluster.validation import (
     ClusteringDataError,
     check_data,
@@ -43,195 +43,40 @@ __all__ = ["FuzzyCMeans", "FuzzyCMeansConvergenceWarning"]
 N_CHUNKS = 64
 #: Inputs with fewer distance terms (n_samples x n_features x n_clusters) run single-threaded.
 PARALLEL_MIN_WORK = 1 << 20
+#: predict works through its input in slices of this many rows.
+_PREDICT_ROWS = 1 << 16
 
 
 class FuzzyCMeansConvergenceWarning(SeglabWarning, ConvergenceWarning):
     """The memberships still moved by more than ``tol`` after ``max_iter`` iterations."""
 
 
-# ---------------------------------------------------------------------------------------------
-# Kernels. One point at a time: distances, memberships and the point's share of the next centres
-# are computed in registers and small per-chunk buffers; no n x c temporaries.
-# ---------------------------------------------------------------------------------------------
+def _pass_kernel(n_samples: int, n_features: int, n_clusters: int):
+    """The parallel pass kernel from ``PARALLEL_MIN_WORK`` distance terms, else the serial one.
 
-
-@njit(inline="always")
-def _point_memberships(X, i, centres, m, two, d, u, w):  # pragma: no cover - compiled
-    """Fill ``u`` with the memberships of point ``i``, ``w`` with ``u ** m``; return its J_m term.
-
-    With squared distances ``d`` and ``r_j = min(d) / d_j`` in (0, 1], the memberships are
-    ``u_j = r_j ** a / s`` with ``a = 1 / (m - 1)`` and ``s = sum_k r_k ** a``: nothing overflows,
-    ``u_j ** m = u_j * r_j / s ** (m - 1)`` (one power per point instead of one per centre) and
-    the point's objective term ``sum_j u_j ** m * d_j`` is ``min(d) / s ** (m - 1)``. For m = 2
-    no power is taken at all.
-    """
-    n_clusters, n_features = centres.shape
-    d_min = np.inf
-    for j in range(n_clusters):
-        total = 0.0
-        for f in range(n_features):
-            diff = X[i, f] - centres[j, f]
-            total += diff * diff
-        d[j] = total
-        if total < d_min:
-            d_min = total
-    if d_min == 0.0 or d_min == np.inf:
-        # The point sits on one or more centres: it belongs to them alone, in equal shares.
-        # (All distances overflowing to inf, for values beyond 1e154, is split the same way.)
-        ties = 0
-        for j in range(n_clusters):
-            if d[j] == d_min:
-                ties += 1
-        share = 1.0 / ties
-        share_m = share * share if two else share**m
-        for j in range(n_clusters):
-            if d[j] == d_min:
-                u[j] = share
-                w[j] = share_m
-            else:
-                u[j] = 0.0
-                w[j] = 0.0
-        return d_min
-    if two:
-        s = 0.0
-        for j in range(n_clusters):
-            r = d_min / d[j]
-            u[j] = r
-            s += r
-        for j in range(n_clusters):
-            u[j] = u[j] / s
-            w[j] = u[j] * u[j]
-        return d_min / s
-    a = 1.0 / (m - 1.0)
-    s = 0.0
-    for j in range(n_clusters):
-        r = d_min / d[j]
-        d[j] = r
-        u[j] = r**a
-        s += u[j]
-    s_m1 = s ** (m - 1.0)
-    for j in range(n_clusters):
-        u[j] = u[j] / s
-        w[j] = u[j] * d[j] / s_m1
-    return d_min / s_m1
-
-
-@njit(fastmath=False, cache=True)
-def _pass_chunk(X, centres, m, bounds, k, u_all, compare, num, den, stats):  # pragma: no cover
-    """Chunk ``k`` of one pass over the points for the current ``centres``.
-
-    Writes the memberships of the chunk's points into ``u_all`` (comparing them first with the
-    previous ones when ``compare``), the weighted sums ``num[k]`` and weights ``den[k]`` of the
-    next centres, ``stats[k, 0]`` the objective and ``stats[k, 1]`` the largest membership change.
-    """
-    n_clusters, n_features = centres.shape
-    two = m == 2.0
-    d = np.empty(n_clusters)
-    u = np.empty(n_clusters)
-    w = np.empty(n_clusters)
-    part_num = np.zeros((n_clusters, n_features))
-    part_den = np.zeros(n_clusters)
-    objective = 0.0
-    change = 0.0
-    for i in range(bounds[k], bounds[k + 1]):
-        objective += _point_memberships(X, i, centres, m, two, d, u, w)
-        for j in range(n_clusters):
-            if compare:
-                delta = abs(u[j] - u_all[i, j])
-                if delta > change:
-                    change = delta
-            u_all[i, j] = u[j]
-            part_den[j] += w[j]
-            for f in range(n_features):
-                part_num[j, f] += w[j] * X[i, f]
-    for j in range(n_clusters):
-        den[k, j] = part_den[j]
-        for f in range(n_features):
-            num[k, j, f] = part_num[j, f]
-    stats[k, 0] = objective
-    stats[k, 1] = change
-
-
-@njit(parallel=True, fastmath=False, cache=True)
-def _fcm_pass_parallel(X, centres, m, bounds, u_all, compare, num, den, stats):  # pragma: no cover
-    """All chunks of a pass, spread over numba's threads."""
-    for k in prange(bounds.shape[0] - 1):
-        _pass_chunk(X, centres, m, bounds, k, u_all, compare, num, den, stats)
-
-
-@njit(fastmath=False, cache=True)
-def _fcm_pass_serial(X, centres, m, bounds, u_all, compare, num, den, stats):  # pragma: no cover
-    """All chunks of a pass, one after the other (same chunks, so the same bits)."""
-    for k in range(bounds.shape[0] - 1):
-        _pass_chunk(X, centres, m, bounds, k, u_all, compare, num, den, stats)
-
-
-@njit(cache=True)
-def _combine(num, den, stats, centres, new_centres):  # pragma: no cover - compiled
-    """Add the chunk partials in chunk order into ``new_centres``; return (objective, change).
-
-    A centre whose total weight is zero (every membership to it underflowed) keeps its place.
-    """
-    n_chunks, n_clusters, n_features = num.shape
-    objective = 0.0
-    change = 0.0
-    for k in range(n_chunks):
-        objective += stats[k, 0]
-        change = max(change, stats[k, 1])
-    for j in range(n_clusters):
-        weight = 0.0
-        for k in range(n_chunks):
-            weight += den[k, j]
-        for f in range(n_features):
-            total = 0.0
-            for k in range(n_chunks):
-                total += num[k, j, f]
-            new_centres[j, f] = total / weight if weight > 0.0 else centres[j, f]
-    return objective, change
-
-
-@njit(fastmath=False, cache=True)
-def _assign_chunk(X, centres, m, bounds, k, u_all, labels, store):  # pragma: no cover - compiled
-    """Labels (first largest membership) of chunk ``k``'s points; memberships too when ``store``."""
-    n_clusters = centres.shape[0]
-    two = m == 2.0
-    d = np.empty(n_clusters)
-    u = np.empty(n_clusters)
-    w = np.empty(n_clusters)
-    for i in range(bounds[k], bounds[k + 1]):
-        _point_memberships(X, i, centres, m, two, d, u, w)
-        best = 0
-        for j in range(n_clusters):
-            if u[j] > u[best]:
-                best = j
-            if store:
-                u_all[i, j] = u[j]
-        labels[i] = best
-
-
-@njit(parallel=True, fastmath=False, cache=True)
-def _assign_parallel(X, centres, m, bounds, u_all, labels, store):  # pragma: no cover - compiled
-    """All chunks of an assignment, spread over numba's threads."""
-    for k in prange(bounds.shape[0] - 1):
-        _assign_chunk(X, centres, m, bounds, k, u_all, labels, store)
-
-
-@njit(fastmath=False, cache=True)
-def _assign_serial(X, centres, m, bounds, u_all, labels, store):  # pragma: no cover - compiled
-    """All chunks of an assignment, one after the other."""
-    for k in range(bounds.shape[0] - 1):
-        _assign_chunk(X, centres, m, bounds, k, u_all, labels, store)
-
-
-def _kernels(n_samples: int, n_features: int, n_clusters: int):
-    """(pass, assign) kernels: parallel from ``PARALLEL_MIN_WORK`` distance terms, else serial.
-
-    Both compute the same chunks with the same code, hence the same bits. Small inputs run
-    serially because waking threads costs more than the pass itself, much more on a busy machine.
+    Both give the same bits; on small inputs waking threads costs more than the pass itself.
     """
     if n_samples * n_features * n_clusters >= PARALLEL_MIN_WORK:
-        return _fcm_pass_parallel, _assign_parallel
-    return _fcm_pass_serial, _assign_serial
+        return kernels.fcm_pass_parallel
+    return kernels.fcm_pass_serial
+
+
+def _memberships(X: np.ndarray, centres: np.ndarray, m: float, out: np.ndarray) -> None:
+    """Fill ``out`` (c x n) with the memberships of the (read-only) ``X`` to ``centres``."""
+    n_samples, n_features = X.shape
+    n_clusters = centres.shape[0]
+    num = np.empty((N_CHUNKS, n_clusters, n_features))
+    den = np.empty((N_CHUNKS, n_clusters))
+    stats = np.empty((N_CHUNKS, 2))
+    kernel = _pass_kernel(n_samples, n_features, n_clusters)
+    kernel(X, kernels.padded(centres), m, _chunk_bounds(n_samples), out, False, num, den, stats)
+
+
+def _labels_of(u: np.ndarray) -> np.ndarray:
+    """``np.argmax(u, axis=0)`` of a C-ordered (c, n) array, in parallel."""
+    out = np.empty(u.shape[1], dtype=np.int64)
+    kernels.argmax_columns(u, _chunk_bounds(u.shape[1]), out)
+    return out
 
 
 def _chunk_bounds(n_samples: int) -> np.ndarray:
@@ -277,7 +122,8 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
         Centres of the kept run.
     memberships_ : ndarray of shape (n_samples, n_clusters)
-        Memberships of the training samples to ``cluster_centers_``; rows sum to 1.
+        Memberships of the training samples to ``cluster_centers_``; rows sum to 1. A
+        transposed view of a C-ordered (n_clusters, n_samples) array (Fortran order).
     labels_ : ndarray of shape (n_samples,)
         Cluster of largest membership (the nearest centre; the first one on ties).
     n_iter_ : int
@@ -291,17 +137,16 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
 
     Notes
     -----
-    Each iteration is one pass over the points (numba, parallel from ``PARALLEL_MIN_WORK``
-    distance terms) that computes their distances and memberships and accumulates the next
-    centres, then adds the partial sums of a fixed number of chunks (``N_CHUNKS``) in order: the
-    results are bitwise identical for any number of threads. Apart from ``memberships_``, the
-    loop uses O(N_CHUNKS x c x p) memory. The first call in a process loads the compiled kernels
-    from numba's disk cache (compiling them, about 10 s, when the cache is empty).
+    Each iteration is one fused pass over the points (numba; parallel on large inputs) that
+    computes distances, memberships and the next centres' sums without n x c temporaries, in
+    ``N_CHUNKS`` chunks added in order: the bits do not depend on the number of threads. The
+    compiled kernels are loaded from numba's disk cache (see :mod:`seglab.cluster.numba_cache`);
+    with the cache empty, the first fit compiles them (about 6 s).
 
     A point at distance 0 from a centre gets membership 1 to it (shared equally between
-    coinciding centres). Iteration t compares the memberships to the centres of step t with
-    those of step t - 1, as scikit-fuzzy's ``cmeans`` does (which uses the Frobenius norm of the
-    change instead of its largest entry); from the same initial memberships the iterates match.
+    coinciding centres). As in scikit-fuzzy's ``cmeans`` (which takes the Frobenius norm of the
+    change, not its largest entry), iteration t compares the memberships of steps t and t - 1;
+    from the same initial memberships the iterates match.
 
     Examples
     --------
@@ -364,8 +209,9 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
         m = float(self.m)
         X_ro = _read_only(X)
         bounds = _chunk_bounds(n_samples)
-        memberships = np.empty((n_samples, self.n_clusters))
-        fcm_pass, assign = _kernels(n_samples, X.shape[1], self.n_clusters)
+        # Cluster-major (c x n): each cluster's memberships are contiguous for the kernels.
+        memberships = np.empty((self.n_clusters, n_samples))
+        fcm_pass = _pass_kernel(n_samples, X.shape[1], self.n_clusters)
         best = None
         for start in starts:
             run = _run(fcm_pass, X_ro, start, m, self.tol, self.max_iter, bounds, memberships)
@@ -375,8 +221,7 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
                 best_is_last = False
         centres, objective, n_iter, converged = best
         if not best_is_last:
-            labels = np.empty(n_samples, dtype=np.int64)
-            assign(X_ro, centres, m, bounds, memberships, labels, True)
+            _memberships(X_ro, centres, m, memberships)
         if not converged and self.tol > 0:
             warnings.warn(
                 f"FuzzyCMeans did not converge in max_iter={self.max_iter} iterations "
@@ -385,8 +230,8 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
                 stacklevel=2,
             )
         self.cluster_centers_ = centres
-        self.memberships_ = memberships
-        self.labels_ = np.argmax(memberships, axis=1)
+        self.memberships_ = memberships.T
+        self.labels_ = _labels_of(memberships)
         self.n_iter_ = n_iter
         self.objective_ = objective
         return self
@@ -404,7 +249,14 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Cluster indices; the first cluster on ties, as ``argmax`` of :meth:`predict_proba`.
         """
-        return self._assign(X, store=False)[1]
+        X = self._new_data(X)
+        labels = np.empty(X.shape[0], dtype=np.int64)
+        for start in range(0, X.shape[0], _PREDICT_ROWS):  # memory O(_PREDICT_ROWS x c)
+            rows = X[start : start + _PREDICT_ROWS]
+            u = np.empty((self.n_clusters, rows.shape[0]))
+            _memberships(rows, self.cluster_centers_, float(self.m), u)
+            labels[start : start + rows.shape[0]] = _labels_of(u)
+        return labels
 
     def predict_proba(self, X):
         """Memberships of the samples of ``X`` to the fitted centres.
@@ -419,18 +271,15 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
         u : ndarray of shape (n_samples, n_clusters)
             Memberships in [0, 1]; each row sums to 1.
         """
-        return self._assign(X, store=True)[0]
+        X = self._new_data(X)
+        u = np.empty((self.n_clusters, X.shape[0]))
+        _memberships(X, self.cluster_centers_, float(self.m), u)
+        return u.T
 
-    def _assign(self, X, *, store):
-        """(memberships or an empty placeholder, labels) of new data."""
+    def _new_data(self, X) -> np.ndarray:
+        """``X`` checked against the fitted model, read-only."""
         check_is_fitted(self)
-        X = _read_only(check_data(self, X, reset=False))
-        n_samples, n_features = X.shape
-        u = np.empty((n_samples if store else 0, self.n_clusters))
-        labels = np.empty(n_samples, dtype=np.int64)
-        assign = _kernels(n_samples, n_features, self.n_clusters)[1]
-        assign(X, self.cluster_centers_, float(self.m), _chunk_bounds(n_samples), u, labels, store)
-        return u, labels
+        return _read_only(check_data(self, X, reset=False))
 
     def _initial_centres(self, X) -> list[np.ndarray]:
         """The starting centres of each run, drawn from one random generator."""
@@ -465,27 +314,22 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
 def _run(fcm_pass, X, centres, m, tol, max_iter, bounds, memberships):
     """Iterate from ``centres``; return (centres, objective, n_iter, converged).
 
-    ``fcm_pass`` is the parallel or serial pass kernel. On return ``memberships`` holds the
-    memberships to the returned centres.
+    ``fcm_pass`` is the parallel or serial pass kernel. On return ``memberships`` (c x n) holds
+    the memberships to the returned centres.
     """
     n_clusters, n_features = centres.shape
     num = np.empty((N_CHUNKS, n_clusters, n_features))
     den = np.empty((N_CHUNKS, n_clusters))
     stats = np.empty((N_CHUNKS, 2))
-    current = centres.copy()
-    following = np.empty_like(current)
+    current = kernels.padded(centres)
+    following = current.copy()  # the padding columns stay zero: combine writes the features
     fcm_pass(X, current, m, bounds, memberships, False, num, den, stats)
-    _combine(num, den, stats, current, following)
+    kernels.combine(num, den, stats, current, following)
     n_iter, converged = 0, False
     while n_iter < max_iter and not converged:
         n_iter += 1
         current, following = following, current
         fcm_pass(X, current, m, bounds, memberships, True, num, den, stats)
-        objective, change = _combine(num, den, stats, current, following)
+        objective, change = kernels.combine(num, den, stats, current, following)
         converged = change < tol
-    return current, float(objective), n_iter, converged
-
-
-# ---------------------------------------------------------------------------------------------
-# Validity indices
-# ---------------------------------------------------------------------------------------------
+    return current[:, :n_features].copy(), float(objective), n_iter, converged

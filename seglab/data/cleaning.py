@@ -1,9 +1,13 @@
 """The cleaning policy and its account: every rule counts the rows and revenue it removed.
 
-Rules, in order: missing customer, date or amount; non-product codes; non-positive prices;
-negative amounts not marked as returns; returns (netted or dropped); exact duplicate lines;
-orders under the logistic minimum. Nothing disappears silently: the account reconciles rows and
-revenue in with rows and revenue out.
+Rules, in order: missing customer, date or amount; amounts that are not finite numbers (NaN,
+infinity); non-product codes; non-positive prices; negative amounts not marked as returns; returns
+(netted or dropped); exact duplicate lines; orders under the logistic minimum. Nothing disappears
+silently: the account reconciles rows and revenue in with rows and revenue out.
+
+Revenue in the account is summed as exact decimals (:data:`~seglab.data.contract.MONEY`), so it
+reconciles to the last digit and is the same on every engine and every run; a line whose amount is
+missing or not finite counts as a line, with no revenue.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from seglab.data.contract import LINE_KEYS, PRESETS, Preset
+from seglab.data.contract import LINE_KEYS, MONEY, PRESETS, Preset, finite
 from seglab.data.settings import CleaningConfig
+from seglab.errors import DataError
 
-__all__ = ["CleaningAccount", "CleaningPolicy", "clean"]
+__all__ = ["CleaningAccount", "CleaningPolicy", "clean", "require_revenue"]
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,8 @@ class CleaningAccount:
 def clean(table: ir.Table, policy: CleaningPolicy) -> tuple[ir.Table, CleaningAccount]:
     """Apply the cleaning policy; return the kept lines (with ``is_return``) and the account.
 
-    Rules, in order: missing customer, date or amount; non-product codes; non-positive prices;
+    Rules, in order: missing customer, date or amount; amount not finite; non-product codes;
+    non-positive prices;
     negative amounts not marked as returns (only with a return prefix); returns (netted or
     dropped); exact duplicate lines (same :func:`line_keys`, hashes of every input column); orders
     under the logistic minimum (judged on what is left).
@@ -151,6 +157,7 @@ def _rules(table: ir.Table, policy: CleaningPolicy, marked: bool, returns_reason
         ("missing_customer", drop, "no customer id: not segmentable", table.customer_id.isnull()),
         ("missing_date", drop, "no order date", table.order_date.isnull()),
         ("missing_amount", drop, "no amount (or quantity / unit price)", table.amount.isnull()),
+        ("amount_not_finite", drop, "amount is NaN or infinite", ~finite(table.amount)),
     ]
     if policy.non_product_codes and "product_id" in table.columns:
         exact = [c for c in policy.non_product_codes if not c.endswith("*")]
@@ -173,14 +180,15 @@ def _rules(table: ir.Table, policy: CleaningPolicy, marked: bool, returns_reason
 
 def _count(table: ir.Table, rules) -> tuple[CleaningAccount, ir.Table]:
     removed_before = ibis.literal(False)
-    metrics = {"rows_in": table.count(), "revenue_in": table.amount.sum()}
+    money = _money(table)
+    metrics = {"rows_in": table.count(), "revenue_in": money.sum()}
     for i, (_, action, _, flag) in enumerate(rules):
         metrics[f"m{i}"] = flag.sum()
-        metrics[f"mr{i}"] = table.amount.sum(where=flag)
+        metrics[f"mr{i}"] = money.sum(where=flag)
         if action == "drop":
             removes = flag & ~removed_before
             metrics[f"r{i}"] = removes.sum()
-            metrics[f"rr{i}"] = table.amount.sum(where=removes)
+            metrics[f"rr{i}"] = money.sum(where=removes)
             removed_before |= flag
     counts = table.aggregate(**metrics).to_pandas().iloc[0].fillna(0).to_dict()
     account = CleaningAccount(
@@ -198,12 +206,17 @@ def _count(table: ir.Table, rules) -> tuple[CleaningAccount, ir.Table]:
     return account, table.filter(~removed_before)
 
 
+def _money(table: ir.Table) -> ir.DecimalColumn:
+    """The amount as exact money, NULL where it is missing or not finite (no revenue)."""
+    return finite(table.amount).ifelse(table.amount, ibis.null("float64")).cast(MONEY)
+
+
 def _duplicates(table: ir.Table, kept: ir.Table, drop: bool, account: CleaningAccount) -> ir.Table:
     """Count exact repeats of a line in the input; drop them from `kept` when asked to."""
-    copies = table.group_by(*LINE_KEYS).aggregate(n=table.count(), revenue=table.amount.sum())
+    # Copies are identical lines, so any one's amount is each one's: no division needed.
+    copies = table.group_by(*LINE_KEYS).aggregate(n=table.count(), one=_money(table).max())
     extra = copies.filter(copies.n > 1)
-    repeated_revenue = (extra.revenue * (extra.n - 1) / extra.n).sum()
-    counts = extra.aggregate(rows=(extra.n - 1).sum(), revenue=repeated_revenue)
+    counts = extra.aggregate(rows=(extra.n - 1).sum(), revenue=((extra.n - 1) * extra.one).sum())
     counts = counts.to_pandas().iloc[0].fillna(0)
     removed = (0, 0.0)
     if drop:
@@ -220,8 +233,8 @@ def _duplicates(table: ir.Table, kept: ir.Table, drop: bool, account: CleaningAc
 
 
 def _size(table: ir.Table) -> tuple[int, float]:
-    figures = table.aggregate(rows=table.count(), revenue=table.amount.sum()).to_pandas().iloc[0]
-    return int(figures["rows"]), float(figures["revenue"] or 0.0)
+    figures = table.aggregate(rows=table.count(), revenue=_money(table).sum()).to_pandas().iloc[0]
+    return int(figures["rows"]), float(figures["revenue"] or 0)
 
 
 def _apply_logistic_minimum(
@@ -232,11 +245,11 @@ def _apply_logistic_minimum(
         if "order_id" in columns
         else [kept.customer_id, kept.order_date.date()]
     )
-    value = kept.amount.sum().over(group_by=[*order_key, kept.is_return])
+    value = _money(kept).sum().over(group_by=[*order_key, kept.is_return])
     kept = kept.mutate(below_minimum=~kept.is_return & (value < minimum))
     counts = (
         kept.aggregate(
-            rows=kept.below_minimum.sum(), revenue=kept.amount.sum(where=kept.below_minimum)
+            rows=kept.below_minimum.sum(), revenue=_money(kept).sum(where=kept.below_minimum)
         )
         .to_pandas()
         .iloc[0]
@@ -248,3 +261,35 @@ def _apply_logistic_minimum(
         counts["rows"], counts["revenue"],
     )  # fmt: skip
     return kept.filter(~kept.below_minimum).drop("below_minimum")
+
+
+def require_revenue(kept: ir.Table, source: str) -> None:
+    """Refuse clean lines without revenue: every customer value and share would be 0 or undefined.
+
+    Raises
+    ------
+    DataError
+        When the purchases left after cleaning are worth nothing, or returns outweigh them.
+    """
+    money = _money(kept)
+    figures = kept.aggregate(
+        lines=kept.count(),
+        purchases=money.sum(where=~kept.is_return),
+        returns=money.sum(where=kept.is_return),
+    ).to_pandas()
+    lines, purchases, returns = (figures[k].iloc[0] for k in ("lines", "purchases", "returns"))
+    purchases, returns = (0.0 if v is None or v != v else float(v) for v in (purchases, returns))
+    if purchases <= 0:
+        raise DataError(
+            f"{source}: no revenue: the {int(lines)} line(s) left after cleaning hold purchases "
+            f"worth {purchases:,.2f}, so there is no customer value to segment by. Check which "
+            "column is mapped as the amount (data.columns: amount, or quantity and unit_price) "
+            "and what the cleaning removed (seglab validate prints the account)."
+        )
+    if purchases + returns <= 0:
+        raise DataError(
+            f"{source}: no revenue: purchases of {purchases:,.2f} and returns of {returns:,.2f} "
+            f"net to {purchases + returns:,.2f} after cleaning; revenue shares and customer "
+            "values need a positive net revenue. Check the sign of the amounts (purchases "
+            "positive, returns negative) and data.cleaning.return_prefix."
+        )

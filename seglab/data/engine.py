@@ -10,8 +10,11 @@ notebook, spark-submit); otherwise one is started with ``data.spark``'s master a
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -19,9 +22,9 @@ import ibis
 import ibis.expr.types as ir
 
 from seglab.data.settings import DataConfig, SparkConfig
-from seglab.errors import ConfigError
+from seglab.errors import ConfigError, DataError
 
-__all__ = ["SPARK_DEFAULTS", "connect", "keep", "spark_session"]
+__all__ = ["SPARK_DEFAULTS", "connect", "data_errors", "keep", "spark_session"]
 
 #: Settings seglab gives the Spark session unless ``data.spark.conf`` says otherwise: no web UI
 #: (nobody looks at it in a batch run), timestamps read in UTC so calendar days match DuckDB's,
@@ -68,7 +71,14 @@ def spark_session(spark: SparkConfig):
     builder = SparkSession.builder.master(spark.master).appName(spark.app_name)
     for key, value in {**SPARK_DEFAULTS, **spark.conf}.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # py4j and pyspark raise many types; all mean "cannot start"
+        raise ConfigError(
+            f"data.spark: Spark did not start with master '{spark.master}': "
+            f"{_first_line(exc)}. Check data.spark (master, conf) and that Java 17 or later "
+            "is installed, or set data.engine: duckdb"
+        ) from None
     session.sparkContext.setLogLevel("ERROR")
     return session
 
@@ -88,3 +98,67 @@ def keep(connection: ibis.BaseBackend, table: ir.Table, stem: str) -> ir.Table:
     connection.create_view(name, table)
     connection.raw_sql(f"CACHE TABLE `{name}`")
     return connection.table(name)
+
+
+@contextmanager
+def data_errors(source: str) -> Iterator[None]:
+    """Turn an engine's complaint about the data of `source` into a DataError that names it.
+
+    DuckDB raises :class:`duckdb.Error` subclasses for unreadable files, undecodable text,
+    values that do not convert and numbers out of range; Spark raises its data exceptions
+    (SQLSTATE class 22) and file-read failures. Anything else an engine raises is a bug and
+    passes through unchanged.
+    """
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise DataError(_describe(source, "DuckDB", exc)) from None
+    except Exception as exc:
+        if not _is_spark_data_error(exc):
+            raise
+        raise DataError(_describe(source, "Spark", exc)) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _describe(source: str, engine: str, exc: BaseException) -> str:
+    text = str(exc)
+    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
+        return (
+            f"'{source}' is not UTF-8 text ({engine}: {_first_line(exc)}). Re-save it as UTF-8 "
+            "(Excel: Save As > CSV UTF-8), or set data.encoding to the encoding it was written "
+            "in: latin-1 or utf-16."
+        )
+    if isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
+        hint = (
+            "A value does not fit the type of its column (the type is guessed from the first "
+            "rows), or a line is broken (quotes, separators). Fix the line it names, or export "
+            "the file again."
+        )
+    elif isinstance(exc, duckdb.OutOfRangeException):
+        hint = "A number is too large for the calculation; check the column mapping and units."
+    elif isinstance(exc, duckdb.IOException):
+        hint = "Check that the file is complete, readable and in the format its name says."
+    else:
+        hint = (
+            "Check that the file is complete and in the format its name says; if it is, "
+            "please report this as a seglab bug with this message."
+        )
+    return f"'{source}': {engine} could not process the data: {_first_line(exc)}. {hint}"
+
+
+def _is_spark_data_error(exc: BaseException) -> bool:
+    """Whether `exc` is Spark's complaint about data (not about seglab's query)."""
+    if "pyspark" not in sys.modules:
+        return False
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    if isinstance(exc, PySparkException):
+        state = exc.getSqlState() or ""
+        return state.startswith(("22", "KD")) or "FAILED_READ_FILE" in str(exc)
+    return isinstance(exc, Py4JJavaError) and "FAILED_READ_FILE" in str(exc)

@@ -6,6 +6,7 @@ The contract's column names live here too, since ``data.columns`` is checked aga
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,7 @@ from seglab.settings import Section, resolve_path
 
 __all__ = [
     "CONTRACT_COLUMNS",
+    "DATE_DIRECTIVES",
     "CleaningConfig",
     "DataConfig",
     "DuckDBConfig",
@@ -33,6 +35,46 @@ CONTRACT_COLUMNS = (
     "product_id",
     "category",
 )
+
+
+#: The strftime directives ``data.date_format`` may use: those DuckDB's ``strptime`` and Spark's
+#: ``to_timestamp`` (through its own pattern letters) both read the same way.
+DATE_DIRECTIVES = {
+    "%Y": "four-digit year",
+    "%y": "two-digit year (DuckDB only)",
+    "%m": "month number",
+    "%b": "abbreviated month name (Jan)",
+    "%B": "full month name (January)",
+    "%d": "day of the month",
+    "%H": "hour (00-23)",
+    "%I": "hour (01-12)",
+    "%p": "AM or PM",
+    "%M": "minute",
+    "%S": "second",
+    "%%": "a literal %",
+}
+
+
+def _check_date_format(value: str | None) -> str | None:
+    """`value` if it is a strftime format of :data:`DATE_DIRECTIVES` naming a year, month, day."""
+    if value is None:
+        return None
+    found = re.findall(r"%.?", value)
+    unknown = sorted({d for d in found if d not in DATE_DIRECTIVES})
+    allowed = ", ".join(DATE_DIRECTIVES)
+    if unknown:
+        raise ValueError(
+            f"'{value}' uses {', '.join(repr(d) for d in unknown)}, which seglab does not read; "
+            f"a date format is built of {allowed} and literal text, e.g. '%m/%d/%Y %H:%M'"
+        )
+    parts = {"year (%Y)": {"%Y", "%y"}, "month (%m)": {"%m", "%b", "%B"}, "day (%d)": {"%d"}}
+    missing = [name for name, directives in parts.items() if not directives & set(found)]
+    if missing:
+        raise ValueError(
+            f"'{value}' names no {', no '.join(missing)}; a date format names a year, a month "
+            "and a day, e.g. '%m/%d/%Y' (US) or '%d/%m/%Y'"
+        )
+    return value
 
 
 class SyntheticConfig(Section):
@@ -99,6 +141,14 @@ class DataConfig(Section):
     customers: Path | None = None
     preset: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
+    date_format: str | None = None
+    """How text dates in the order date column are written, as a strftime format: ``%m/%d/%Y``
+    (US), ``%d/%m/%Y %H:%M``. Unset: ISO dates (2024-01-31, 2024-01-31 14:05) are read, and
+    day/month/year or month/day/year dates when a day above 12 shows the order; when none does,
+    the dates are ambiguous and this setting is required. Directives: :data:`DATE_DIRECTIVES`."""
+    encoding: Literal["utf-8", "utf-16", "latin-1"] = "utf-8"
+    """Text encoding of CSV files (transactions and customers); Excel and Parquet carry their own.
+    ``latin-1`` (ISO-8859-1) is what older Excel versions and Windows tools often write."""
     cleaning: CleaningConfig = CleaningConfig()
     synthetic: SyntheticConfig | None = None
     engine: Literal["duckdb", "spark"] = "duckdb"
@@ -107,6 +157,7 @@ class DataConfig(Section):
     spark: SparkConfig = SparkConfig()
 
     _resolve_paths = field_validator("transactions", "customers")(resolve_path)
+    _date_format = field_validator("date_format")(_check_date_format)
 
     @field_validator("columns")
     @classmethod

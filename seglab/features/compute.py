@@ -23,10 +23,12 @@ import datetime as dt
 import warnings
 from collections.abc import Iterable
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from seglab.data.contract import MONEY, MONEY_LIMIT, finite
 from seglab.errors import ConfigError, DataError, SeglabWarning
 from seglab.features.catalogue import FEATURES
 from seglab.features.settings import FeaturesConfig
@@ -35,9 +37,9 @@ __all__ = ["compute_features"]
 
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
 _EVERYONE = "_customers_with_any_line"
-#: Money is summed as exact decimals: float sums in a parallel engine depend on the order in
-#: which threads combine partial sums, and the same inputs must give the same bytes.
-MONEY = ibis.dtype("decimal(38, 6)")
+# Money is summed as exact decimals (MONEY, from the data contract): float sums in a parallel
+# engine depend on the order in which threads combine partial sums, and the same inputs must give
+# the same bytes.
 
 
 def compute_features(
@@ -76,11 +78,46 @@ def compute_features(
     per_customer = _aggregate(in_scope, as_of, options, names)
     # One query: the number of customers with any line in scope rides along as a constant column.
     everyone = in_scope.customer_id.nunique().as_scalar().name(_EVERYONE)
-    frame = per_customer.select("customer_id", *names, everyone).order_by("customer_id").to_pandas()
+    query = per_customer.select("customer_id", *names, everyone).order_by("customer_id")
+    try:
+        frame = query.to_pandas()
+    except Exception as exc:
+        if not _is_money_overflow(exc):
+            raise
+        raise DataError(_money_overflow_message(in_scope)) from None
     if frame.empty:
         raise DataError(_empty_message(table, as_of, options))
     _warn_about_returns_only(int(frame[_EVERYONE].iloc[0]), len(frame))
     return frame.drop(columns=_EVERYONE).set_index("customer_id").astype("float64")
+
+
+def _is_money_overflow(exc: Exception) -> bool:
+    """Whether `exc` is an engine's refusal to hold an amount or a sum as :data:`MONEY`."""
+    if isinstance(exc, duckdb.ConversionException | duckdb.OutOfRangeException):
+        return True
+    state = getattr(exc, "getSqlState", lambda: None)() or ""
+    return state.startswith("22")  # Spark's numeric value out of range, invalid cast, ...
+
+
+def _money_overflow_message(table: ir.Table) -> str:
+    """Which amounts make the exact money sums overflow, with the largest and the limit."""
+    ok = finite(table.amount)
+    figures = table.aggregate(
+        largest=table.amount.abs().max(where=ok), non_finite=(~ok).fill_null(False).sum()
+    ).to_pandas()
+    largest, non_finite = float(figures["largest"].iloc[0]), int(figures["non_finite"].iloc[0])
+    if non_finite:
+        return (
+            f"column 'amount' holds {non_finite} value(s) that are NaN or infinite; money is "
+            f"summed as exact {str(MONEY).upper()} and cannot hold them. Load transactions with "
+            "seglab.data.reading.load, whose cleaning drops them (rule amount_not_finite)."
+        )
+    return (
+        f"column 'amount' is too large for exact money sums: the largest amount is "
+        f"{largest:.6g}; money is summed as {str(MONEY).upper()}, whose sums must stay below "
+        f"{MONEY_LIMIT:.0e}, and revenue_cv squares each customer's monthly revenue, which must "
+        "therefore stay below 1e+13. Check the amount's column mapping and its unit."
+    )
 
 
 def _check_names(names: Iterable[str] | None, columns: set[str]) -> list[str]:

@@ -245,6 +245,7 @@ def is_cached(
 
 def _data_fingerprint(config: Config) -> str:
     reading.ensure_synthetic(config.data)
+    reading.check_inputs(config.data)  # a clear error before hashing a missing file
     return reading.fingerprint(config.data.transactions, config.data.customers)
 
 
