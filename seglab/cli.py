@@ -39,7 +39,7 @@ def _synth(args: argparse.Namespace) -> int:
         out = Path(args.out)
         paths = synth.write_parts(
             args.customers, out / "transactions", out / "customers.parquet",
-            seed=args.seed, part_customers=args.part_customers,
+            seed=args.seed, part_customers=args.part_customers, progress=not args.quiet,
         )  # fmt: skip
     else:
         paths = synth.write(synth.generate(args.customers, seed=args.seed), args.out)
@@ -125,7 +125,7 @@ def _run(args: argparse.Namespace) -> int:
     from seglab.run.pipeline import compute_run, is_cached, open_run
 
     reused = is_cached(args.config, as_of=args.as_of)
-    folder = compute_run(args.config, as_of=args.as_of, progress=True)
+    folder = compute_run(args.config, as_of=args.as_of, progress=not args.quiet)
     run = open_run(folder)
     columns = ["rank", "solution", "votes", "n_voting", "reference_silhouette", "balance"]
     with pd.option_context("display.width", 160, "display.max_columns", 10):
@@ -156,7 +156,7 @@ def _report(args: argparse.Namespace) -> int:
             )
         folders = render_series(
             args.config, start=args.start, end=args.end, every=args.every, out_root=args.out,
-            progress=True,
+            progress=not args.quiet,
         )  # fmt: skip
         for folder in folders:
             print(f"report: {folder / 'report.html'}")
@@ -164,7 +164,7 @@ def _report(args: argparse.Namespace) -> int:
         return 0
     folder = render_report(
         args.config, as_of=args.as_of, previous_as_of=args.previous, out_root=args.out,
-        progress=True,
+        progress=not args.quiet,
     )  # fmt: skip
     print(f"report: {folder / 'report.html'}")
     return 0
@@ -218,8 +218,15 @@ def _parser() -> argparse.ArgumentParser:
         prog="seglab", description="Customer segmentation workbench: data, features, reports."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument(
+        "--quiet", action="store_true",
+        help="no progress bars (they are also off when the output is not a terminal)",
+    )  # fmt: skip
 
-    synth = commands.add_parser("synth", help="generate the synthetic transactions and customers")
+    synth = commands.add_parser(
+        "synth", parents=[quiet], help="generate the synthetic transactions and customers"
+    )
     synth.add_argument("--customers", type=int, default=20_000, help="number of customers")
     synth.add_argument("--seed", type=int, default=0, help="random seed")
     synth.add_argument("--out", required=True, help="folder for the two Parquet files")
@@ -251,8 +258,9 @@ def _parser() -> argparse.ArgumentParser:
     segments.set_defaults(handler=_segments)
 
     run = commands.add_parser(
-        "run", help="compute every stage and write the run folder (cached: a rerun reuses it)"
-    )
+        "run", parents=[quiet],
+        help="compute every stage and write the run folder (cached: a rerun reuses it)",
+    )  # fmt: skip
     run.add_argument("--config", required=True, help="YAML config file")
     run.add_argument("--as-of", help="report date YYYY-MM-DD (default: the config's)")
     run.add_argument("--out", help="optional .parquet or .csv file for the results table")
@@ -279,7 +287,7 @@ def _parser() -> argparse.ArgumentParser:
     cache.set_defaults(handler=_cache)
 
     report = commands.add_parser(
-        "report", help="render the HTML report for one date, or a series of dates"
+        "report", parents=[quiet], help="render the HTML report for one date, or a series of dates"
     )
     report.add_argument("--config", required=True, help="YAML config file")
     report.add_argument("--as-of", help="report date YYYY-MM-DD (default: the config's)")

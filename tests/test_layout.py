@@ -15,7 +15,7 @@ PACKAGE = ROOT / "seglab"
 
 #: Layer of each top-level part of seglab; a module may import only lower layers or its own part.
 LAYERS = {
-    "errors": 0, "registry": 0, "settings": 0, "checks": 0,
+    "errors": 0, "registry": 0, "settings": 0, "checks": 0, "progress": 0,
     "data": 1,
     "features": 2,
     "heuristics": 3, "cluster": 3,

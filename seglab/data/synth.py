@@ -11,7 +11,6 @@ order lines; the only Python loops run over the handful of archetypes.
 from __future__ import annotations
 
 import shutil
-import warnings
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,16 +19,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from tqdm import TqdmWarning
 
 from seglab.data.archetypes import ARCHETYPES, CATEGORIES, CHANNELS, REGIONS
 from seglab.errors import ConfigError
-
-# In a notebook without ipywidgets, tqdm.auto falls back to text bars with a warning on stderr
-# that would show in every report (and its path in the report's HTML); silence that warning.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", TqdmWarning)
-    from tqdm.auto import tqdm
+from seglab.progress import progress_bar
 
 __all__ = [
     "SyntheticData",
@@ -199,7 +192,7 @@ def write_parts(
     partial.mkdir(parents=True)
     customers, next_customer, next_order = [], 1, 1
     starts = range(0, n_customers, part_customers)
-    for part, first in enumerate(tqdm(starts, desc="synth", unit="part", disable=not progress)):
+    for part, first in enumerate(progress_bar(starts, desc="synth", unit="part", enabled=progress)):
         size = min(part_customers, n_customers - first)
         rng = np.random.default_rng([seed, part])
         data = _generate(size, rng, start_day, end_day, next_customer, next_order)

@@ -16,6 +16,24 @@ __all__ = ["segment_cards"]
 
 #: How many features "who they are" names.
 WHO_FEATURES = 3
+#: Plain words for the features a card names most often (others: the catalogue's definition).
+PLAIN_WORDS = {
+    "recency_days": "days since the last purchase",
+    "frequency": "orders",
+    "monetary_total": "net revenue",
+    "monetary_mean": "average order value",
+    "tenure_days": "days as a customer",
+    "orders_per_month": "orders per month",
+    "active_months": "months with a purchase",
+    "interpurchase_mean_days": "days between purchases",
+    "interpurchase_median_days": "days between purchases",
+    "interpurchase_cv": "irregularity of the gaps between purchases",
+    "revenue_cv": "volatility of order values",
+    "revenue_growth": "revenue growth",
+    "product_breadth": "distinct products bought",
+    "category_breadth": "distinct categories bought",
+    "returns_rate": "share of revenue returned",
+}
 
 
 def segment_cards(
@@ -72,19 +90,21 @@ def segment_cards(
 
 
 def _who(difference: pd.Series, segment: pd.Series, everyone: pd.Series, currency: str) -> str:
-    top = difference.abs().sort_values(ascending=False, kind="stable").index[:WHO_FEATURES]
+    """The features that set the segment apart most, where its median differs from everyone's."""
+    ranked = difference.abs().sort_values(ascending=False, kind="stable").index
+    shown = [name for name in ranked if segment[name] != everyone[name]][:WHO_FEATURES]
     parts = []
-    for name in top:
+    for name in shown:
         feature = FEATURES.get(name) if name in FEATURES.names() else None
-        what = feature.definition.split(":")[0] if feature else name.replace("_", " ")
+        definition = feature.definition.split(":")[0].split(" (")[0] if feature else name
+        what = PLAIN_WORDS.get(name, definition.replace("_", " "))
         unit = feature.unit if feature else ""
         mine, theirs = segment[name], everyone[name]
-        word = "more" if mine > theirs else "less" if mine < theirs else "the same"
         parts.append(
-            f"{what}: {_amount(mine, unit, currency)} against {_amount(theirs, unit, currency)} "
-            f"for everyone ({word})"
+            f"{what} {_amount(mine, unit, currency)} against {_amount(theirs, unit, currency)} "
+            f"for everyone ({'more' if mine > theirs else 'less'})"
         )
-    return "; ".join(parts) + "."
+    return ("; ".join(parts) or "close to the whole customer base on every feature") + "."
 
 
 def _amount(value: float, unit: str, currency: str) -> str:
@@ -94,7 +114,9 @@ def _amount(value: float, unit: str, currency: str) -> str:
     if unit in ("share", "ratio") and abs(value) <= 1:
         return f"{value:.0%}"
     text = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.2g}"
-    return f"{text} {unit}" if unit and unit not in ("ratio",) else text
+    if not unit or unit == "ratio" or unit == "orders":
+        return text
+    return f"{text} {unit[:-1] if text == '1' and unit.endswith('s') else unit}"
 
 
 def _persona(persona: pd.Series | None, currency: str) -> str:
@@ -102,7 +124,8 @@ def _persona(persona: pd.Series | None, currency: str) -> str:
         return "not computed."
     facts = []
     if "frequency" in persona:
-        facts.append(f"{persona['frequency']:,.0f} orders")
+        orders = persona["frequency"]
+        facts.append(f"{orders:,.0f} order{'' if orders == 1 else 's'}")
     if "recency_days" in persona:
         facts.append(f"the last {persona['recency_days']:,.0f} days ago")
     if "monetary_total" in persona:
@@ -115,9 +138,9 @@ def _value(row: pd.Series, overall_order: float, currency: str) -> str:
     order = row["average_order_value"]
     if pd.notna(order) and overall_order > 0:
         ratio = order / overall_order
-        level = "higher" if ratio > 1.15 else "lower" if ratio < 0.87 else "about the same"
+        level = "above" if ratio > 1.15 else "below" if ratio < 0.87 else "about the same as"
         text += (
-            f"; an average order of {_money(order, currency)}, {level} than the "
+            f"; an average order of {_money(order, currency)}, {level} the "
             f"{_money(overall_order, currency)} of all customers ({ratio:.1f}×)"
         )
     return text + "."

@@ -45,7 +45,7 @@ CODE: dict[str, tuple[str, ...]] = {
     "embeddings": ("interpret",),
     "runs": ("data", "features", "heuristics", "cluster", "evaluate", "interpret", "run"),
 }
-_BASE_MODULES = ("checks.py", "errors.py", "registry.py", "settings.py")
+_BASE_MODULES = ("checks.py", "errors.py", "progress.py", "registry.py", "settings.py")
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 

@@ -30,6 +30,7 @@ from seglab.evaluate.selection import (
 from seglab.evaluate.selection import constrain as meet
 from seglab.evaluate.stability import bootstrap_stability, seed_stability
 from seglab.features import Features, resolve_feature_set
+from seglab.progress import progress_bar
 from seglab.run.cache import Cache, make_key
 from seglab.run.config import Config
 from seglab.run.grid import Grid, array_key, gap_table
@@ -42,7 +43,9 @@ REFERENCE_SCALING = "log_standard"
 REFERENCE_SAMPLE = 3_000
 
 
-def choose(config: Config, grid: Grid, features: Features, cache: Cache) -> Choice:
+def choose(
+    config: Config, grid: Grid, features: Features, cache: Cache, *, progress: bool = False
+) -> Choice:
     """The solution the run shows, with the evidence; see :mod:`seglab.evaluate.selection`.
 
     Raises
@@ -80,7 +83,7 @@ def choose(config: Config, grid: Grid, features: Features, cache: Cache) -> Choi
     ranked = rank_candidates(winners, table)
     if named is not None and named not in set(ranked["solution"]):
         ranked = pd.concat([_alone(named, grid, table, references, config), ranked])
-    ranked, stability = _stable(ranked, grid, config, cache, rules, named)
+    ranked, stability = _stable(ranked, grid, config, cache, rules, named, progress)
     structure = True
     if named is not None:
         solution = named
@@ -127,7 +130,7 @@ def _reference_silhouette(references, grid: Grid, feature_set: str, solution: st
     return metrics.silhouette
 
 
-def _stable(ranked, grid, config, cache, rules, named) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _stable(ranked, grid, config, cache, rules, named, progress):
     """Measure the stability of the leading candidates (and of a named solution), mark those
     with a segment under ``min_stability`` ineligible, and keep measuring until
     ``stability_top`` eligible candidates are measured or none is left."""
@@ -144,7 +147,7 @@ def _stable(ranked, grid, config, cache, rules, named) -> tuple[pd.DataFrame, pd
         todo = [solution for solution in usable[:wanted] if solution not in measured]
         if not todo:
             break
-        for solution in todo:
+        for solution in progress_bar(todo, desc="bootstrap", unit="solution", enabled=progress):
             measured[solution] = _measure_stability(solution, grid, config, cache)
     stability = pd.DataFrame(list(measured.values()))
     if stability.empty:

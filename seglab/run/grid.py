@@ -17,7 +17,6 @@ import signal
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -26,7 +25,6 @@ import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
-from tqdm import TqdmWarning
 
 from seglab.checks import sample_rows
 from seglab.cluster import FittedSolution, fit_many
@@ -37,15 +35,10 @@ from seglab.evaluate.choice import gap_statistic
 from seglab.evaluate.indices import evaluate_solution
 from seglab.evaluate.selection import solution_id
 from seglab.features import FEATURES, resolve_feature_set
+from seglab.progress import progress_bar
 from seglab.registry import suggest
 from seglab.run.cache import Cache, make_key
 from seglab.run.config import Config
-
-# In a notebook without ipywidgets, tqdm.auto falls back to text bars with a warning on stderr
-# that would show in every report (and its path in the report's HTML); silence that warning.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", TqdmWarning)
-    from tqdm.auto import tqdm
 
 __all__ = ["Grid", "Scaled", "array_key", "gap_table", "run_grid"]
 
@@ -187,14 +180,14 @@ def run_grid(
             )
             for job in jobs
         )  # fmt: skip
-        for job_rows, job_solutions, job_hits in tqdm(
-            outputs, total=len(jobs), desc="experiments", unit="job", disable=not progress
+        for job_rows, job_solutions, job_hits in progress_bar(
+            outputs, total=len(jobs), desc="experiments", unit="job", enabled=progress
         ):
             rows += job_rows
             solutions.update(job_solutions)
             hits += job_hits
     results = _tidy(rows, grid)
-    gap = _gap_tables(scaled, grid, config.seed, cache, data_keys)
+    gap = _gap_tables(scaled, grid, config.seed, cache, data_keys, progress=progress)
     log.info("%d solutions: %d from the cache, %d fitted", len(rows), hits, len(rows) - hits)
     return Grid(results, gap, hits, len(rows) - hits, notes, features.index, solutions, scaled)
 
@@ -381,10 +374,12 @@ def gap_table(X: np.ndarray, ks, seed: int, cache: Cache, data_key: str) -> pd.D
     )
 
 
-def _gap_tables(scaled, grid, seed: int, cache: Cache, data_keys) -> pd.DataFrame:
+def _gap_tables(scaled, grid, seed: int, cache: Cache, data_keys, *, progress: bool):
     """:func:`gap_table` of every (feature set, scaling), repeated for its series."""
     tables = []
-    for (feature_set, scaling), item in scaled.items():
+    for (feature_set, scaling), item in progress_bar(
+        scaled.items(), desc="gap statistic", unit="space", total=len(scaled), enabled=progress
+    ):
         table = gap_table(item.X, grid.ks, seed, cache, data_keys[feature_set, scaling])
         for algorithm in grid.algorithms:
             for grid_seed in grid.seeds:

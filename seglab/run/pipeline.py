@@ -153,7 +153,7 @@ def run_segmentation(
     previous_as_of : date or str, optional
         The previous period's date, for migration; none when not given.
     progress : bool
-        Show a progress bar for the experiment grid.
+        Show progress bars for the grid, the gap statistic and the bootstrap.
     data_fingerprint : str, optional
         The input files' SHA-256 when the caller has hashed them already.
     reference : path-like, optional
@@ -174,7 +174,7 @@ def run_segmentation(
     with _timed(timings, "experiments"):
         grid = run_grid(config, features.table, cache, progress=progress)
     with _timed(timings, "choose"):
-        choice = choose(config, grid, features, cache)
+        choice = choose(config, grid, features, cache, progress=progress)
     with _timed(timings, "segmentation"):
         segmentation = _segment(config, grid, choice, features, prepared, earlier)
     with _timed(timings, "profile"):

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from seglab.errors import ConfigError
+from seglab.progress import progress_bar
 from seglab.report.export import write_export
 from seglab.report.index import write_index
 from seglab.report.render import REPORT_NOTEBOOK, execute, export_html
@@ -130,7 +131,7 @@ def render_series(
     dates = period_ends(start, end, every)
     previous = _months_before(dates[0], PERIODS[every][1])
     folders = []
-    for as_of in dates:
+    for as_of in progress_bar(dates, desc="series", unit="report", enabled=progress):
         reference = folders[-1] / MODEL_FILE if folders else None
         folder = render_report(
             config, as_of=as_of, previous_as_of=previous, out_root=out_root,
