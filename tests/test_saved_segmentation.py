@@ -44,8 +44,11 @@ def _config(folder: Path, config_writer, algorithm: str = "kmeans", **clustering
     folder.mkdir(parents=True, exist_ok=True)
     chosen = {"choose": "config", "feature_set": "value", "scaling": "log_standard",
               "algorithm": algorithm, "k": 4, **clustering}  # fmt: skip
+    experiments = dict(EXPERIMENTS)
+    if algorithm not in experiments["algorithms"]:  # the grid must hold the chosen solution
+        experiments["algorithms"] = [*experiments["algorithms"], algorithm]
     return config_writer(
-        folder, experiments=EXPERIMENTS, clustering=chosen, features={"sets": SHOP}
+        folder, experiments=experiments, clustering=chosen, features={"sets": SHOP}
     )
 
 
@@ -59,7 +62,7 @@ def trained(tmp_path_factory, config_writer):
     return config, run, path
 
 
-@pytest.mark.parametrize("algorithm", ["kmeans", "fuzzy_cmeans"])
+@pytest.mark.parametrize("algorithm", ["kmeans", "fuzzy_cmeans", "gmm"])
 def test_scoring_the_training_data_reproduces_every_label(tmp_path, config_writer, algorithm):
     config = _config(tmp_path, config_writer, algorithm)
     run = run_segmentation(config)
@@ -70,7 +73,8 @@ def test_scoring_the_training_data_reproduces_every_label(tmp_path, config_write
     assert (scores["segment_id"] == run.segmentation.segment_ids).all()
     assert (scores["segment_name"] == run.segmentation.segment_names).all()
     assert (scores["outside_training_range"] == "").all()
-    if algorithm == "fuzzy_cmeans":
+    assert loaded.model.assigner.training_agreement == 1.0
+    if algorithm in ("fuzzy_cmeans", "gmm"):
         memberships = scores.filter(like="membership_s").to_numpy()
         np.testing.assert_allclose(memberships, run.segmentation.memberships.to_numpy(), atol=1e-9)
 

@@ -1,8 +1,9 @@
 """The registry of clustering algorithms, and the two ways seglab fits them.
 
 Every entry builds a scikit-learn style estimator; one module per algorithm family lives beside
-this file (``fuzzy``, ``hierarchical``). Fit one solution (:func:`fit_clusters`) or a whole range
-of k at once (:func:`fit_many`, which builds a hierarchical tree once and cuts it at every k).
+this file (``fuzzy``, ``hierarchical``, ``mixture``). Fit one solution (:func:`fit_clusters`)
+or a whole range of k at once (:func:`fit_many`, which builds a hierarchical tree once and cuts
+it at every k).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class AlgorithmSpec:
     """Builds a tree once (``tree_``) that is cut at every k (``tree_.cut(k)``)."""
     large: tuple[str, int] | None = None
     """(algorithm, n): above n customers the named approximate algorithm is used instead."""
+    criteria: tuple[str, ...] = ()
+    """Model criteria the fitted estimator measures (``"bic"`` is read from ``bic_``)."""
 
     def build(self, k: int, random_state: int, **params) -> ClusterMixin:
         """An unfitted estimator with `k` clusters and the given parameters."""
@@ -97,6 +100,15 @@ for _linkage in ("ward", "single", "complete", "average"):  # linkage.LINKAGES
         ),
     )
 ALGORITHMS.register(
+    "gmm",
+    AlgorithmSpec(
+        "seglab.cluster.mixture:GaussianMixtureClustering",
+        "Gaussian mixture (EM; covariance shape by BIC; posterior memberships per customer)",
+        fuzzy=True,
+        criteria=("bic", "aic"),
+    ),
+)
+ALGORITHMS.register(
     "two_step",
     AlgorithmSpec(
         "seglab.cluster.hierarchical:TwoStepHierarchical",
@@ -108,7 +120,8 @@ ALGORITHMS.register(
 
 @dataclass(frozen=True)
 class FittedSolution:
-    """One fitted k: hard labels (0 = largest cluster), memberships and centres when fuzzy."""
+    """One fitted k: hard labels (0 = largest cluster), memberships and centres when fuzzy,
+    and the model criteria its algorithm measures (``{"bic": ..., "aic": ...}`` for ``gmm``)."""
 
     k: int
     labels: np.ndarray
@@ -116,6 +129,7 @@ class FittedSolution:
     centres: np.ndarray | None
     seconds: float
     notes: str = ""
+    criteria: Mapping[str, float] = field(default_factory=dict)
 
 
 #: Set by the grid (k, seed) or by an algorithm's name (linkage), never by experiments.params.
@@ -212,7 +226,8 @@ def fit_many(
     Above its size limit (param ``two_step_above``, default 20,000 customers), Ward runs as
     two-step hierarchical clustering and the solutions' notes say so; warnings a fit raises
     (no convergence, tied merge heights) are recorded in its notes, not printed. Memberships
-    are reordered to match the relabelled hard labels (column j = cluster j).
+    are reordered to match the relabelled hard labels (column j = cluster j); the model
+    criteria of the algorithm (BIC and AIC of a Gaussian mixture) are in ``criteria``.
     """
     ks = sorted(ks)
     spec = ALGORITHMS.get(name)
@@ -251,7 +266,8 @@ def fit_many(
             centres = estimator.cluster_centers_[order]
         seconds = time.perf_counter() - start
         notes = "; ".join(sorted({str(w.message) for w in caught}))
-        fitted.append(FittedSolution(k, labels, memberships, centres, seconds, notes))
+        criteria = {name: float(getattr(estimator, f"{name}_")) for name in spec.criteria}
+        fitted.append(FittedSolution(k, labels, memberships, centres, seconds, notes, criteria))
     return fitted
 
 

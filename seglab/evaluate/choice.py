@@ -23,6 +23,7 @@ from seglab.registry import suggest
 
 __all__ = [
     "CRITERIA",
+    "DECISIVE_CRITERIA",
     "DEFAULT_CRITERIA",
     "GROUP_COLUMNS",
     "KChoice",
@@ -42,7 +43,11 @@ CRITERIA: Mapping[str, tuple[str, str]] = {
     "davies_bouldin": ("davies_bouldin", "min"),
     "modified_partition_coefficient": ("modified_partition_coefficient", "max"),
     "xie_beni": ("xie_beni", "min"),
+    "bic": ("bic", "min"),
+    "aic": ("aic", "min"),
 }
+#: Criteria of a probabilistic model that choose k in the series measuring them (mclust's rule).
+DECISIVE_CRITERIA = ("bic",)
 #: Criteria computed from the whole curve rather than the best row.
 _CURVE_CRITERIA = ("inertia_knee", "gap")
 DEFAULT_CRITERIA = ("inertia_knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap")
@@ -304,14 +309,20 @@ def _vote_gap(ks: np.ndarray, gap: pd.DataFrame | None) -> tuple:
     return None, value, f"gap chose k={k}, which is not among the solutions"
 
 
-def _recommend(votes: list[tuple[str, int | None]]) -> dict[str, Any]:
-    """Most voted k; ties go to the smaller k (simpler segmentations are preferred)."""
+def _recommend(votes: list[tuple[str, int | None]], decided: int | None = None) -> dict[str, Any]:
+    """Most voted k; ties go to the smaller k (simpler segmentations are preferred).
+
+    A k `decided` by a decisive criterion is recommended whatever the tally; ``votes`` then
+    counts the criteria that agree with it.
+    """
     cast = [(name, k) for name, k in votes if k is not None]
     if not cast:
         return {"recommended_k": pd.NA, "votes": 0, "n_voting": 0, "voters": "", "tied_with": ""}
     tally = Counter(k for _, k in cast)
-    top = max(tally.values())
+    top = max(tally.values()) if decided is None else tally[decided]
     tied = sorted(k for k, count in tally.items() if count == top)
+    if decided is not None:
+        tied = [decided]
     k = tied[0]
     return {
         "recommended_k": k,
@@ -347,18 +358,21 @@ def choose_k(
     gap: pd.DataFrame | None = None,
     by: Sequence[str] = GROUP_COLUMNS,
     criteria: Sequence[str] = DEFAULT_CRITERIA,
+    decisive: Sequence[str] = DECISIVE_CRITERIA,
 ) -> KChoice:
     """Vote for k with several criteria and recommend the most voted k, per group.
 
     Each criterion votes for one k of the group's solutions: ``inertia_knee`` for the knee of the
     inertia curve (:func:`knee_point`); ``silhouette``, ``calinski_harabasz`` and
-    ``modified_partition_coefficient`` for their largest value; ``davies_bouldin`` and
-    ``xie_beni`` for their smallest (exact ties go to the smaller k); ``gap`` for
-    :func:`gap_choice` of the group's gap table. When the gap picks k = 1 (no cluster
+    ``modified_partition_coefficient`` for their largest value; ``davies_bouldin``,
+    ``xie_beni``, ``bic`` and ``aic`` for their smallest (exact ties go to the smaller k);
+    ``gap`` for :func:`gap_choice` of the group's gap table. When the gap picks k = 1 (no cluster
     structure) it abstains and says so in ``note``. A criterion abstains
     (k = <NA>, with a note) when it is undefined for every k, has no knee, or has no gap table.
     The recommended k has the most votes; ties go to the smallest k, as simpler segmentations
-    are preferred.
+    are preferred. A `decisive` criterion (``bic``: lowest BIC) that a group measures (its
+    column holds a finite value, as for a Gaussian mixture's series) also votes there, and its
+    k is the recommendation; ``votes`` counts the criteria that agree with it.
 
     Parameters
     ----------
@@ -371,6 +385,8 @@ def choose_k(
         Columns naming a series of solutions; empty for a single series.
     criteria : sequence of str, default=DEFAULT_CRITERIA
         Criteria that vote, among ``"inertia_knee"``, ``"gap"`` and the keys of ``CRITERIA``.
+    decisive : sequence of str, default=("bic",)
+        Keys of ``CRITERIA`` that decide k in the groups that measure them; () for none.
 
     Returns
     -------
@@ -392,6 +408,9 @@ def choose_k(
     """
     by = list(by)
     criteria = _check_criteria(criteria)
+    decisive = _check_criteria(decisive) if len(decisive) else ()
+    if not set(decisive) <= set(CRITERIA):
+        raise ConfigError(f"decisive criteria must be among {list(CRITERIA)}: {list(decisive)}")
     needed = [CRITERIA[name][0] for name in criteria if name in CRITERIA]
     needed += ["inertia"] if "inertia_knee" in criteria else []
     _require(solutions, [*by, "k", *needed], "the solutions table")
@@ -409,7 +428,11 @@ def choose_k(
         group = group.sort_values("k")
         ks = group["k"].to_numpy(dtype=np.int64)
         cast = []
-        for name in criteria:
+        measured = [
+            name for name in decisive
+            if CRITERIA[name][0] in group and np.isfinite(group[CRITERIA[name][0]]).any()
+        ]  # fmt: skip
+        for name in [*criteria, *(name for name in measured if name not in criteria)]:
             if name == "inertia_knee":
                 k, value, note = _vote_knee(ks, group["inertia"].to_numpy(dtype=np.float64))
             elif name == "gap":
@@ -420,7 +443,8 @@ def choose_k(
                 k, value, note = _vote_best(ks, values, best, column)
             vote_rows.append({**labels, "criterion": name, "k": k, "value": value, "note": note})
             cast.append((name, k))
-        recommended_rows.append({**labels, **_recommend(cast)})
+        decided = next((k for name, k in cast if name in measured and k is not None), None)
+        recommended_rows.append({**labels, **_recommend(cast, decided)})
 
     votes = pd.DataFrame(vote_rows, columns=[*by, "criterion", "k", "value", "note"])
     votes["k"] = votes["k"].astype("Int64")

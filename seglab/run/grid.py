@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 GAP_SAMPLE = 2_000
 GAP_REFERENCES = 10
+#: Model criteria an algorithm may measure (``AlgorithmSpec.criteria``), kept with its solutions.
+MODEL_CRITERIA = ("bic", "aic")
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ class Grid:
     ----------
     results : DataFrame
         One row per solution: id, feature set, scaling, algorithm, k, seed, every metric,
-        ``fit_seconds`` and ``cached``.
+        ``fit_seconds`` and ``cached``; with a Gaussian mixture in the grid, also ``bic`` and
+        ``aic`` (NaN for the algorithms that do not measure them).
     gap : DataFrame
         Gap statistic per (feature set, scaling), from k-means on a seeded sample.
     cache_hits, computed : int
@@ -293,7 +296,10 @@ def _fit_job(X, job, ks, params, cache_root, data_key, silhouette):
     if missing:
         for solution in fit_many(X, algorithm, missing, random_state=seed, **params):
             metrics = _metrics(X, solution, params, silhouette, seed)
-            meta = {**metrics, "fit_seconds": solution.seconds, "fit_notes": solution.notes}
+            meta = {
+                **metrics, **solution.criteria,
+                "fit_seconds": solution.seconds, "fit_notes": solution.notes,
+            }  # fmt: skip
             arrays = {"labels": solution.labels}
             if solution.memberships is not None:
                 arrays["memberships"] = solution.memberships
@@ -305,10 +311,11 @@ def _fit_job(X, job, ks, params, cache_root, data_key, silhouette):
     for k in ks:
         stored = found[k]
         sid = solution_id(feature_set, scaling, algorithm, k, seed)
+        meta = stored["meta"]
         solutions[sid] = FittedSolution(
             k, stored["labels"], stored.get("memberships"), stored.get("centres"),
-            stored["meta"]["fit_seconds"],
-            stored["meta"]["fit_notes"],
+            meta["fit_seconds"], meta["fit_notes"],
+            {name: meta[name] for name in MODEL_CRITERIA if name in meta},
         )  # fmt: skip
         rows.append(
             {
