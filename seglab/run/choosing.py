@@ -130,7 +130,7 @@ def _reference_silhouette(references, grid: Grid, feature_set: str, solution: st
     return metrics.silhouette
 
 
-def _stable(ranked, grid, config, cache, rules, named, progress):
+def _stable(ranked, grid, config, cache, rules, named, progress=False):
     """Measure the stability of the leading candidates (and of a named solution), mark those
     with a segment under ``min_stability`` ineligible, and keep measuring until
     ``stability_top`` eligible candidates are measured or none is left."""
