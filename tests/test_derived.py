@@ -25,6 +25,7 @@ from seglab.heuristics.derived import (
     rank_column,
 )
 from seglab.heuristics.rules import UnknownColumnError
+from seglab.heuristics.thresholds import amount_threshold, new_in_period, quantile_bins
 
 
 def frame(index: str = "", **columns) -> pd.DataFrame:
@@ -46,6 +47,9 @@ def test_every_derivation_is_registered():
         "rank_axis",
         "cost_to_serve_rank",
         "cycles_missed",
+        "amount_threshold",
+        "quantile_bins",
+        "new_in_period",
     ]
 
 
@@ -281,3 +285,62 @@ def test_a_missing_input_column_is_an_unknown_column_error():
 def test_text_columns_cannot_be_ranked():
     with pytest.raises(ConfigError, match="must hold numbers"):
         percentile_rank(pd.DataFrame({"region": ["a", "b"]}), column="region")
+
+
+class TestCurrencyThresholds:
+    def test_the_quantile_of_the_customers_counted(self):
+        table = frame(spend=[0.0, 10, 20, 30, 40, np.nan], visits=[0.0, 1, 1, 2, 3, 1])
+        median = amount_threshold(table, column="spend", quantile=0.5, output="t")["t"]
+        assert median.tolist() == [20.0] * 6  # the median of 0, 10, 20, 30, 40 on every row
+        among = amount_threshold(table, column="spend", quantile=0.5, among="visits", output="t")
+        assert among["t"].tolist() == [25.0] * 6  # 10, 20, 30, 40: who has a visit
+        top = amount_threshold(table, column="spend", quantile=0.9, among="visits", output="t")
+        assert top["t"].iloc[0] == pytest.approx(37.0)  # 30 + .7 * 10
+
+    def test_a_fixed_amount_wins_and_no_value_gives_missing(self):
+        table = frame(spend=[1.0, 2.0])
+        fixed = amount_threshold(table, column="spend", quantile=0.5, amount=3000, output="t")
+        assert fixed["t"].tolist() == [3000.0, 3000.0]
+        empty = amount_threshold(frame(spend=[np.nan]), column="spend", quantile=0.5, output="t")
+        assert np.isnan(empty["t"].iloc[0])
+        with pytest.raises(ConfigError, match="quantiles must be"):
+            amount_threshold(table, column="spend", quantile=1.5, output="t")
+
+
+class TestQuantileBins:
+    def test_quartiles_edges_belong_to_the_bin_above(self):
+        table = frame(m=[10.0, 20, 30, 40, 45, 50, 60, 70, 80, np.nan])
+        out = quantile_bins(table, column="m", output="b")["b"]  # edges 30 / 45 / 60
+        assert out.tolist()[:9] == [1.0, 1, 2, 2, 3, 3, 4, 4, 4]
+        assert np.isnan(out.iloc[9])
+        right = quantile_bins(table, column="m", output="b", closed="right", ascending=False)
+        assert right["b"].tolist()[:9] == [4.0, 4, 4, 3, 3, 2, 2, 1, 1]
+
+    def test_tied_edges_leave_a_bin_empty(self):
+        table = frame(m=[5.0, 5, 5, 5, 5, 5, 9, 10])  # quartiles 5 / 5 / 6
+        assert quantile_bins(table, column="m", output="b")["b"].tolist() == [3.0] * 6 + [4, 4]
+
+    def test_fixed_edges_win(self):
+        table = frame(m=[100.0, 250, 700, 5000])
+        out = quantile_bins(table, column="m", output="b", edges=[200, 600, 1000])["b"]
+        assert out.tolist() == [1.0, 2, 3, 4]
+        with pytest.raises(ConfigError, match="strictly increasing"):
+            quantile_bins(table, column="m", output="b", edges=[5, 5])
+
+
+def test_new_in_period_uses_a_mean_month():
+    table = frame(tenure_days=[0.0, 182, 183, np.nan, 91, 92])
+    out = new_in_period(table, months=6, output="new")["new"]
+    assert out.tolist() == [True, True, False, False, True, True]
+    assert new_in_period(table, months=3, output="new")["new"].tolist()[4:] == [True, False]
+    with pytest.raises(ConfigError, match="positive number"):
+        new_in_period(table, months=0)
+
+
+def test_percentile_rank_can_leave_customers_out():
+    table = frame(x=[1.0, 2, 3, 100])
+    table["skip"] = [False, False, False, True]
+    out = percentile_rank(table, column="x", exclude="skip")["x_pct"]
+    assert np.allclose(out.iloc[:3], [1 / 6, 0.5, 5 / 6]) and np.isnan(out.iloc[3])
+    with pytest.raises(UnknownColumnError):
+        percentile_rank(table, column="x", exclude="nope")

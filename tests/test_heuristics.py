@@ -245,30 +245,44 @@ def test_abc_pareto():
     assert run(table, "abc_pareto", share=0.9) == {"a": "A", "b": "A", "c": "B", "d": "C"}
 
 
-def test_xyz_by_percentile_and_fixed_cv():
+def test_xyz_by_cv_thresholds_and_by_percentile():
     rows = {
-        # id: (revenue_cv, percentile rank, xyz, xyz_fixed)
+        # id: (revenue_cv, percentile rank, xyz, xyz_percentile)
         "a": (0.2, 1 / 12, "X", "X"),
-        "b": (0.5, 3 / 12, "X", "X"),  # fixed: exactly 0.5 is X
+        "b": (0.5, 3 / 12, "X", "X"),  # CV exactly 0.5 is X
         "c": (0.8, 5 / 12, "Y", "Y"),
-        "d": (1.0, 7 / 12, "Y", "Y"),  # fixed: exactly 1.0 is Y
+        "d": (1.0, 7 / 12, "Y", "Y"),  # CV exactly 1.0 is Y
         "e": (1.5, 9 / 12, "Z", "Z"),
         "f": (3.0, 11 / 12, "Z", "Z"),
         "g": (np.nan, np.nan, "unclassified", "unclassified"),
     }
     table = customers({cid: {"revenue_cv": row[0]} for cid, row in rows.items()})
     assert run(table, "xyz") == {cid: row[2] for cid, row in rows.items()}
-    assert run(table, "xyz_fixed") == {cid: row[3] for cid, row in rows.items()}
-    derived = classify(table, {"schemes": ["xyz"]}).derived["xyz"]["revenue_cv_pct"]
-    assert np.allclose(derived.iloc[:6], [row[1] for row in list(rows.values())[:6]])
+    assert run(table, "xyz_percentile") == {cid: row[3] for cid, row in rows.items()}
+    derived = classify(table, {"schemes": ["xyz_percentile"]}).derived["xyz_percentile"]
+    assert np.allclose(derived["revenue_cv_pct"].iloc[:6], [row[1] for row in rows.values()][:6])
 
 
-def test_xyz_ties_share_a_class():
+def test_xyz_thresholds_do_not_depend_on_the_other_customers():
+    # A base of irregular customers only: every CV above 1 is Z, where thirds by percentile
+    # would still call the lowest third "stable".
+    cvs = {"a": 1.2, "b": 1.5, "c": 2.0, "d": 2.5, "e": 3.0, "f": 3.5}
+    table = customers({cid: {"revenue_cv": cv} for cid, cv in cvs.items()})
+    assert set(run(table, "xyz").values()) == {"Z"}
+    assert list(run(table, "xyz_percentile").values()) == ["X", "X", "Y", "Y", "Z", "Z"]
+    moved = run(table, "xyz", x_max_cv=1.2, y_max_cv=2.0)
+    assert moved == {"a": "X", "b": "Y", "c": "Y", "d": "Z", "e": "Z", "f": "Z"}
+    steady = customers({"s": {"revenue_cv": 0.3}})
+    assert run(steady, "xyz") == {"s": "X"}  # one customer alone still has a class
+
+
+def test_xyz_percentile_ties_share_a_class():
     table = customers(
         {c: {"revenue_cv": v} for c, v in zip("abcdef", [1, 1, 1, 1, 2, 3.0], strict=True)}
     )
     # ties: mid rank 2/6 = .333 for the four 1s: not below .33, so all four are Y.
-    assert run(table, "xyz") == {"a": "Y", "b": "Y", "c": "Y", "d": "Y", "e": "Z", "f": "Z"}
+    expected_labels = {"a": "Y", "b": "Y", "c": "Y", "d": "Y", "e": "Z", "f": "Z"}
+    assert run(table, "xyz_percentile") == expected_labels
 
 
 def test_abc_xyz_nine_cells():
@@ -280,6 +294,7 @@ def test_abc_xyz_nine_cells():
         "d": (3.0, 0.2, "CX"),
         "e": (1.0, 1.0, "CY"),
         "f": (1.0, 2.5, "CZ"),
+        "g": (0.0, 0.5, "CX"),  # CV exactly 0.5 is X (by percentile it would be Y: 5/14)
     }
     table = customers(
         {cid: {"monetary_total": r, "revenue_cv": cv} for cid, (r, cv, _) in rows.items()}
@@ -314,14 +329,50 @@ def test_rfm_fixed_bins_with_exact_edges():
             for cid, (r, f, m, _) in rows.items()
         }
     )
-    assert run(table, "rfm_bins") == expected(rows)
-    relabelled = run(table, "rfm_bins", recency_edges=[10, 31, 90])
+    amounts = [200, 600, 1000]  # the fixed amounts of SEGMENTS.md, given as a parameter
+    assert run(table, "rfm_bins", monetary_edges=amounts) == expected(rows)
+    relabelled = run(table, "rfm_bins", recency_edges=[10, 31, 90], monetary_edges=amounts)
     assert relabelled["r30"].startswith("R3") and relabelled["r31"].startswith("R3")
-    summary = classify(table, {"schemes": ["rfm_bins"]}).summaries["rfm_bins"]
+    config = {"schemes": ["rfm_bins"], "params": {"rfm_bins": {"monetary_edges": amounts}}}
+    summary = classify(table, config).summaries["rfm_bins"]
     # label_from schemes list cells by size, then label; the fallback last
     assert summary["segment"].tolist() == [
         "R2F2M2", "R3F3M3", "R1F1M1", "R4F1M1", "R4F4M4", "unclassified",
     ]  # fmt: skip
+
+
+def test_rfm_bins_monetary_edges_default_to_quartiles():
+    # 9 customers; quartiles (linear) of [10, 20, 30, 40, 45, 50, 60, 70, 80] are 30 / 45 / 60,
+    # and a value equal to an edge belongs to the bin above it.
+    rows = {
+        "m10": (10.0, "R4F1M1"),
+        "m20": (20.0, "R4F1M1"),
+        "m30": (30.0, "R4F1M2"),  # exactly the first quartile
+        "m40": (40.0, "R4F1M2"),
+        "m45": (45.0, "R4F1M3"),  # exactly the median
+        "m50": (50.0, "R4F1M3"),
+        "m60": (60.0, "R4F1M4"),  # exactly the third quartile
+        "m70": (70.0, "R4F1M4"),
+        "m80": (80.0, "R4F1M4"),
+    }
+    table = customers(
+        {cid: {"monetary_total": m} for cid, (m, _) in rows.items()},
+        recency_days=10.0,
+        frequency=1.0,
+    )
+    result = classify(table, {"schemes": ["rfm_bins"]})
+    assert result.labels["rfm_bins"].astype(str).to_dict() == expected(rows)
+    notes = result.warnings.query("kind == 'note'")["message"].tolist()
+    assert notes == [
+        "m_bin: monetary_total edges 30.00 / 45.00 / 60.00, the quantiles 0.25 / 0.5 / 0.75 of "
+        "the customers' values"
+    ]
+    # the same shop in cents: the same cells, where fixed amounts would move everyone
+    cents = table.assign(monetary_total=table["monetary_total"] * 100)
+    assert run(cents, "rfm_bins") == expected(rows)
+    assert set(run(cents, "rfm_bins", monetary_edges=[200, 600, 1000]).values()) == {"R4F1M4"}
+    quartiles = run(table, "rfm_bins", monetary_quantiles=[0.5])
+    assert quartiles["m40"] == "R4F1M1" and quartiles["m45"] == "R4F1M2"
 
 
 RFM_ROWS = {
@@ -406,11 +457,71 @@ def test_bcg_split_at_the_medians():
         "e": (np.nan, 0.0, "unclassified"),
     }
     table = customers(
-        {cid: {"monetary_total": r, "revenue_growth": g} for cid, (r, g, _) in rows.items()}
+        {cid: {"monetary_total": r, "revenue_growth": g} for cid, (r, g, _) in rows.items()},
+        tenure_days=400.0,
     )
     assert run(table, "bcg") == expected(rows)
-    equal = customers({c: {"monetary_total": 10.0, "revenue_growth": 0.0} for c in "ab"})
+    equal = customers(
+        {c: {"monetary_total": 10.0, "revenue_growth": 0.0} for c in "ab"}, tenure_days=400.0
+    )
     assert run(equal, "bcg") == {"a": "dogs", "b": "dogs"}  # at the median is not above it
+
+
+BCG_ROWS = {
+    # id: (tenure_days, revenue, growth, expected). Growth window: 6 months = 182.6 days.
+    # The new customers are left out of the medians; the five established ones have revenue
+    # ranks a .1, b .3, n183 .5, c .7, d .9 and growth ranks d .1, b .3, n183 .5, c .7, a .9.
+    "a": (400, 100.0, 2.0, "question marks"),
+    "b": (400, 200.0, -1.0, "dogs"),
+    "c": (400, 300.0, 0.5, "stars"),
+    "d": (400, 400.0, -2.0, "cash cows"),
+    "n183": (183, 250.0, 0.0, "dogs"),  # 183 days: just older than the window; at both medians
+    "n182": (182, 50.0, 2.0, "new"),  # 182 days: inside the window
+    "n0": (0, 5000.0, 2.0, "new"),  # first purchase today, big and "growing": new, not a star
+}
+
+
+def test_bcg_keeps_customers_newer_than_the_growth_window_apart():
+    table = customers(
+        {
+            cid: {"tenure_days": float(t), "monetary_total": r, "revenue_growth": g}
+            for cid, (t, r, g, _) in BCG_ROWS.items()
+        }
+    )
+    result = classify(table, {"schemes": ["bcg"]})
+    assert result.labels["bcg"].astype(str).to_dict() == expected(BCG_ROWS)
+    ranks = result.derived["bcg"]
+    assert ranks["new_customer"].tolist() == [False] * 5 + [True] * 2
+    assert np.allclose(ranks["monetary_total_pct"].iloc[:5], [0.1, 0.3, 0.7, 0.9, 0.5])
+    assert ranks.iloc[5:][["monetary_total_pct", "revenue_growth_pct"]].isna().all().all()
+    assert result.summaries["bcg"]["segment"].tolist() == [
+        "new", "stars", "cash cows", "question marks", "dogs", "unclassified",
+    ]  # fmt: skip
+    # The window is a parameter: 7 months (213 days) makes n183 new; 1 month (30 days) makes
+    # n182 established.
+    assert run(table, "bcg", growth_months=7)["n183"] == "new"
+    assert run(table, "bcg", growth_months=1)["n182"] != "new"
+    # Unknown tenure is not new: such a customer is placed by revenue and growth.
+    unknown = table.assign(tenure_days=table["tenure_days"].where(table.index != "n0"))
+    assert run(unknown, "bcg")["n0"] == "stars"
+
+
+def test_bcg_growth_window_follows_the_features_config():
+    from seglab.run.config import Config
+
+    base = {"name": "x", "data": {"transactions": "t.parquet"}}
+    three = Config.model_validate({**base, "features": {"growth_months": 3}})
+    assert three.heuristics.params == {"bcg": {"growth_months": 3}}
+    assert resolve_schemes(three.heuristics)["bcg"].params["growth_months"] == 3
+    own = Config.model_validate(
+        {
+            **base,
+            "features": {"growth_months": 3},
+            "heuristics": {"params": {"bcg": {"growth_months": 4}}},
+        }
+    )
+    assert own.heuristics.params == {"bcg": {"growth_months": 4}}  # the analyst's own wins
+    assert Config.model_validate(base).heuristics.params == {}  # the default: nothing to sync
 
 
 # --- Scheme 6: lifecycle ----------------------------------------------------------------------
@@ -485,7 +596,7 @@ def test_personalised_lifecycle():
 # --- Scheme 7: spend x visits -----------------------------------------------------------------
 
 
-def test_spend_visits_per_quarter():
+def test_spend_visits_with_the_fixed_amounts_of_the_source():
     rows = {
         # id: (revenue_last_quarter, orders_last_quarter, expected)
         "p": (9000.0, 3, "premium"),
@@ -504,8 +615,74 @@ def test_spend_visits_per_quarter():
             for cid, (r, v, _) in rows.items()
         }
     )
-    assert run(table, "spend_visits") == expected(rows)
-    assert run(table, "spend_visits", premium_spend=12000)["p"] == "loyal"
+    amounts = {"premium_spend": 9000, "spend_split": 3000}
+    assert run(table, "spend_visits", **amounts) == expected(rows)
+    assert run(table, "spend_visits", premium_spend=12000, spend_split=3000)["p"] == "loyal"
+    config = {"schemes": ["spend_visits"], "params": {"spend_visits": amounts}}
+    notes = classify(table, config).warnings.query("kind == 'note'")["message"].tolist()
+    assert notes == [
+        "spend_threshold = 3,000.00: the fixed amount given",
+        "premium_threshold = 9,000.00: the fixed amount given",
+    ]
+
+
+SPEND_ROWS = {
+    # id: (revenue_last_quarter, orders_last_quarter, expected). The 10 customers who bought in
+    # the quarter spent 10..70, 90, 91, 100: median (50 + 60) / 2 = 55; 90 % quantile (linear)
+    # at position 8.1: 91 + .1 * 9 = 91.9. The customer without an order is not counted (with
+    # it the median would be 50 and v50 loyal).
+    "v100": (100.0, 3, "premium"),
+    "v91": (91.0, 4, "loyal"),  # just under 91.9
+    "v90": (90.0, 3, "loyal"),
+    "v70": (70.0, 1, "thrifty"),
+    "v60": (60.0, 2, "thrifty"),
+    "v50": (50.0, 3, "economical"),  # just under 55
+    "v40": (40.0, 4, "economical"),
+    "v30": (30.0, 2, "disloyal"),
+    "v20": (20.0, 1, "disloyal"),
+    "v10": (10.0, 1, "disloyal"),
+    "none": (0.0, 0, "no visit"),
+}
+
+
+def test_spend_visits_thresholds_default_to_quantiles_of_the_quarter_spend():
+    rows = SPEND_ROWS
+    table = customers(
+        {
+            cid: {"revenue_last_quarter": r, "orders_last_quarter": float(v)}
+            for cid, (r, v, _) in rows.items()
+        }
+    )
+    result = classify(table, {"schemes": ["spend_visits"]})
+    assert result.labels["spend_visits"].astype(str).to_dict() == expected(rows)
+    notes = result.warnings.query("kind == 'note'")["message"].tolist()
+    assert notes == [
+        "spend_threshold = 55.00: the 50% quantile of revenue_last_quarter over the 10 "
+        "customers with orders_last_quarter > 0",
+        "premium_threshold = 91.90: the 90% quantile of revenue_last_quarter over the 10 "
+        "customers with orders_last_quarter > 0",
+    ]
+    # The same shop in another currency (x 1000) gets the same labels.
+    scaled = table.assign(revenue_last_quarter=table["revenue_last_quarter"] * 1000)
+    assert run(scaled, "spend_visits") == expected(rows)
+    # A quantile or a fixed amount can be given; the amount wins over the quantile.
+    assert run(table, "spend_visits", premium_quantile=0.95)["v91"] == "loyal"  # 95.95
+    assert run(table, "spend_visits", premium_quantile=0.8)["v91"] == "premium"  # 90.2
+    fixed = run(table, "spend_visits", spend_split=45, spend_quantile=0.1)
+    assert fixed["v50"] == "loyal" and fixed["v40"] == "economical"
+
+
+def test_currency_parameters_take_an_amount_or_stay_null():
+    spec = default_schemes()["spend_visits"]
+    assert spec.params["spend_split"] is None and spec.params["premium_spend"] is None
+    assert default_schemes()["rfm_bins"].params["monetary_edges"] is None
+    config = HeuristicsConfig(params={"spend_visits": {"spend_split": 2500.5}})
+    assert resolve_schemes(config)["spend_visits"].params["spend_split"] == 2500.5
+    for value in ("3000", True):
+        with pytest.raises(ValueError, match="expected a number or a list"):
+            HeuristicsConfig(params={"spend_visits": {"spend_split": value}})
+    with pytest.raises(ValueError, match="expected a number"):
+        HeuristicsConfig(params={"spend_visits": {"spend_quantile": None}})
 
 
 # --- Scheme 8: value tiers and value/potential ------------------------------------------------
@@ -725,7 +902,7 @@ def full_result(full_table):
 
 def test_every_segments_md_scheme_ships_and_runs(full_result):
     assert list(default_schemes()) == [
-        "frequency_tiers", "prospect_tiers", "abc", "abc_pareto", "xyz", "xyz_fixed",
+        "frequency_tiers", "prospect_tiers", "abc", "abc_pareto", "xyz", "xyz_percentile",
         "abc_xyz", "rfm_bins", "rfm_segments", "bcg", "lifecycle", "lost_new",
         "lifecycle_personal", "spend_visits", "value_tiers", "value_potential",
         "product_tags", "behaviour_tags", "interest_tags", "age_bands", "geography",

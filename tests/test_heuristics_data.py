@@ -48,6 +48,35 @@ def test_abc_on_online_retail_holds_80_percent_in_a(online_retail_features):
     assert 0.80 <= a_share <= 0.80 + largest_a_customer
 
 
+@pytest.mark.realdata
+def test_no_currency_constant_makes_a_segment_absurd_on_online_retail(online_retail_features):
+    """Currency thresholds are quantiles of the shop's own customers (issue K item 5).
+
+    Measured as of 2011-12-09 (4,334 customers): with the source's fixed 3,000 / 9,000 GBP,
+    spend_visits called 49.0 % of all customers "disloyal"; with the quantile defaults 32.3 %.
+    """
+    customers = online_retail_features
+    schemes = ["spend_visits", "rfm_bins", "bcg"]
+    result = classify(customers, {"schemes": schemes})
+    shares = result.labels["spend_visits"].value_counts(normalize=True)
+    bought = (customers["orders_last_quarter"] >= 1).mean()
+    # disloyal: bought in the quarter, 1-2 visits, under the median spend of those who bought,
+    # so at most half of them, whatever the currency or price level.
+    assert shares["disloyal"] <= 0.5 * bought + 1 / len(customers)
+    assert shares.drop("no visit").max() < 0.4
+    source = {"premium_spend": 9000, "spend_split": 3000}
+    fixed = classify(customers, {"schemes": ["spend_visits"], "params": {"spend_visits": source}})
+    assert fixed.labels["spend_visits"].value_counts(normalize=True)["disloyal"] > 0.45
+    # RFM monetary edges at the quartiles: each M score holds about a quarter of the customers.
+    monetary = result.labels["rfm_bins"].astype(str).str.extract(r"(M\d)$")[0]
+    assert monetary.value_counts(normalize=True).between(0.24, 0.26).all()
+    # BCG: customers newer than the 6-month growth window are "new", never fast growers.
+    new = customers["tenure_days"] < 6 * 365.25 / 12
+    bcg = result.labels["bcg"].astype(str)
+    assert (bcg[new] == "new").all() and (bcg[~new] != "new").all()
+    assert result.labels.notna().all().all()
+
+
 def test_scheme_added_in_yaml_only_works_through_the_cli(tmp_path: Path, config_writer):
     config = config_writer(tmp_path)
     raw = yaml.safe_load(config.read_text())

@@ -32,12 +32,38 @@ def test_report_has_embedded_figures_and_no_code(rendered: Path):
     assert "Customer segmentation report" in html
 
 
+def _text(html: str) -> str:
+    """The visible text of a report: no styles, scripts or image data."""
+    for pattern in (r"<style.*?</style>", r"<script.*?</script>", r'src="data:[^"]+"'):
+        html = re.sub(pattern, "", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_report_opens_with_the_answer_and_reads_cleanly(rendered: Path):
+    html = (rendered / "report.html").read_text()
+    text = _text(html)
+    order = [text.index(s) for s in ("The answer", "The segments", "Appendix: technical evidence",
+                                     "Notes on this run")]  # fmt: skip
+    assert order == sorted(order)
+    for segment_id in ("S1", "S2", "S3", "S4"):
+        assert f"{segment_id} · " in text  # a card per segment
+    assert "Recommended action." in text
+    assert not re.search(r"\d\.\d+e[+-]\d+", text), "numbers in scientific notation"
+    assert "application/vnd.jupyter.stderr" not in html.split("</style>")[-1]
+    assert not re.search(r"\w+Warning:", text), "a library warning reached the page"
+    assert " rows × " not in text, "pandas cut a table without saying where the rest is"
+    caption = re.search(r"Showing the first (\d+) of ([\d,]+) rows .*? in (tables/\S+\.csv)", text)
+    assert caption, "the long heuristic table says it is cut and where the rest is"
+    full = pd.read_csv(rendered / caption.group(3))
+    assert len(full) == int(caption.group(2).replace(",", ""))
+
+
 def test_artefacts(rendered: Path):
     segments = pd.read_parquet(rendered / "segments.parquet")
     customers = pd.read_parquet(rendered.parents[2] / "data" / "customers.parquet")
     assert segments["customer_id"].is_unique
     assert set(segments["customer_id"]) == set(customers["customer_id"])
-    assert set(segments["cluster"]) == set(range(4))
+    assert set(segments["segment_id"]) == {"S1", "S2", "S3", "S4"}
     run = json.loads((rendered / "run.json").read_text())
     assert run["seed"] == 0 and run["as_of"] == "2026-10-31"
     assert len(run["data_fingerprint"]) == 64
@@ -47,8 +73,8 @@ def test_artefacts(rendered: Path):
     ].keys()
     assert (rendered / "stages" / "fields.json").is_file()
     assert (rendered / "10-report.ipynb").is_file()
-    # Every scheme's label and the cluster name travel with each customer, in Parquet and CSV.
-    assert {"cluster_name", "rfm_segments", "abc", "frequency_tiers"} <= set(segments.columns)
+    # Every scheme's label and the segment's name travel with each customer, in Parquet and CSV.
+    assert {"segment_name", "rfm_segment", "abc", "frequency_tiers"} <= set(segments.columns)
     csv = pd.read_csv(rendered / "segments.csv")
     assert len(csv) == len(segments) and list(csv.columns) == list(segments.columns)
     results = pd.read_parquet(rendered / "results.parquet")

@@ -136,6 +136,9 @@ class DuckDBConfig(Section):
 class DataConfig(Section):
     """Where the transactions (and optional customer attributes) are and how to read them."""
 
+    currency: str = ""
+    """The currency of the amounts (``GBP``, ``EUR``, ``$``): shown with money in the report and
+    named as the unit in the export's data dictionary."""
     transactions: Path
     """A Parquet, CSV or Excel file, or a folder of Parquet files."""
     customers: Path | None = None

@@ -11,6 +11,7 @@ order lines; the only Python loops run over the handful of archetypes.
 from __future__ import annotations
 
 import shutil
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,10 +20,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from tqdm.auto import tqdm
+from tqdm import TqdmWarning
 
 from seglab.data.archetypes import ARCHETYPES, CATEGORIES, CHANNELS, REGIONS
 from seglab.errors import ConfigError
+
+# In a notebook without ipywidgets, tqdm.auto falls back to text bars with a warning on stderr
+# that would show in every report (and its path in the report's HTML); silence that warning.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", TqdmWarning)
+    from tqdm.auto import tqdm
 
 __all__ = [
     "SyntheticData",

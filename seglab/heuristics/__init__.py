@@ -38,6 +38,9 @@ Policies
 - Warnings are data: a segment under 2 % or over 50 % of customers, more than 12 non-empty
   segments, and for ABC the share of customers making 80 % of revenue outside 15-25 %.
 - Deterministic: no randomness; ties are broken by ``customer_id``.
+- Any shop: no default threshold is a currency amount; money thresholds are quantiles of the
+  customers' own values unless an amount is given (:mod:`seglab.heuristics.thresholds`), and the
+  amount used is reported as a note. Day thresholds (frequency tiers, lifecycle) stay fixed.
 
 Scheme 1 note: orders below the "logistic minimum" order value are removed upstream by the
 loader's cleaning policy, so they count neither towards turnover nor frequency here.

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+import seglab.heuristics.thresholds as thresholds
 from seglab.errors import ConfigError
 from seglab.heuristics.rules import unknown_column
 from seglab.registry import Registry
@@ -187,7 +188,7 @@ def score_from_rank(rank: pd.Series, bins: int) -> pd.Series:
     return pd.Series(1.0 + np.floor(np.round(bins * data, _DECIMALS)), index=rank.index)
 
 
-@_register("column")
+@_register("column", "exclude")
 def percentile_rank(
     table: pd.DataFrame,
     *,
@@ -195,11 +196,12 @@ def percentile_rank(
     output: str | None = None,
     ascending: bool = True,
     ties: str = "mid",
+    exclude: str | None = None,
 ) -> pd.DataFrame:
     """Each customer's percentile rank on `column`, in (0, 1), ties sharing the mid rank.
 
-    Used for XYZ (``revenue_cv_pct < x_percentile``), the BCG split (``> 0.5`` is above the
-    median) and value tiers. See :func:`rank_column` for the policy.
+    Used for XYZ by percentile (``revenue_cv_pct < x_percentile``), the BCG split (``> 0.5`` is
+    above the median) and value tiers. See :func:`rank_column` for the policy.
 
     Parameters
     ----------
@@ -213,6 +215,9 @@ def percentile_rank(
         False ranks large values first.
     ties : {"mid", "min"}
         Tie policy of :func:`rank_column`.
+    exclude : str, optional
+        A true/false column: customers marked true get a missing rank and are not counted
+        (BCG ranks established customers only, new ones kept apart).
 
     Returns
     -------
@@ -225,8 +230,13 @@ def percentile_rank(
     >>> percentile_rank(t, column="revenue_cv")["revenue_cv_pct"].round(3).tolist()
     [0.167, 0.5, 0.833]
     """
+    values = _column(table, column)
+    if exclude is not None:
+        if exclude not in table.columns:
+            raise unknown_column(exclude, [str(c) for c in table.columns])
+        values = values.mask(table[exclude].astype("boolean").fillna(False).to_numpy(bool))
     name = output or f"{column}_pct"
-    return rank_column(_column(table, column), ascending=ascending, ties=ties).to_frame(name)
+    return rank_column(values, ascending=ascending, ties=ties).to_frame(name)
 
 
 @_register("column")
@@ -595,3 +605,7 @@ def cycles_missed(
     gap = _column(table, interval)
     ratio = _column(table, recency) / gap.where(gap > 0)
     return ratio.to_frame(output)
+
+
+for _function, _inputs, _note in thresholds.REGISTRATIONS:  # currency quantiles, new customers
+    _register(*_inputs, note=_note)(_function)

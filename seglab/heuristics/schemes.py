@@ -57,12 +57,12 @@ _SCHEME_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
 
 def _param_value(value: Any) -> Any:
     scalar = (bool, int, float, str)
-    if isinstance(value, scalar):
+    if value is None or isinstance(value, scalar):
         return value
     if isinstance(value, list | tuple) and all(isinstance(v, scalar) for v in value):
         return list(value)
     raise ValueError(
-        f"a parameter is a number, a text, true/false or a list of those, got {value!r}"
+        f"a parameter is a number, a text, true/false, a list of those or null, got {value!r}"
     )
 
 
@@ -166,6 +166,8 @@ class SchemeSpec(Section):
         applies (any number per customer); ``fallback`` names the customers with no tag.
     params : dict
         Named thresholds (numbers, texts, booleans or lists), referenced by name in conditions.
+        ``null`` means "not set": a derivation then computes the value from the data (a
+        currency threshold defaults to a quantile, see :mod:`seglab.heuristics.thresholds`).
     derive : list of DeriveSpec
         Derived columns computed, in order, before the rules run.
     segments : list of SegmentSpec
@@ -279,7 +281,8 @@ class HeuristicsConfig(Section):
         Schemes not to run.
     params : dict
         ``{scheme: {param: value}}`` threshold overrides; the value must be of the same kind
-        (number, text, true/false, list) as the default.
+        (number, text, true/false, list) as the default. A parameter whose default is ``null``
+        (a currency amount computed from the data unless given) takes a number or a list.
     add : dict
         ``{name: scheme}`` new schemes, written like the defaults in ``schemes.yaml``.
     flags : dict
@@ -331,7 +334,13 @@ class HeuristicsConfig(Section):
                         f"Parameters: {', '.join(spec.params) or 'none'}."
                     )
                 default = spec.params[param]
-                if _kind(value) != _kind(default):
+                if default is None:
+                    if isinstance(value, bool | str):
+                        raise ValueError(
+                            f"params.{scheme}.{param}: expected a number or a list (null: computed "
+                            f"from the data), got {value!r}"
+                        )
+                elif _kind(value) != _kind(default):
                     raise ValueError(
                         f"params.{scheme}.{param}: expected {_kind(default)} like {default!r}, "
                         f"got {value!r}"
@@ -343,6 +352,8 @@ class HeuristicsConfig(Section):
 
 
 def _kind(value: object) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, int | float):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,7 @@ from scipy.cluster.hierarchy import linkage
 
 from seglab.checks import sample_rows
 from seglab.evaluate.indices import silhouette_values
+from seglab.interpret.maps import pca_axes
 from seglab.interpret.profile import (
     Rules,
     boundary_customers,
@@ -46,11 +47,13 @@ class Interpretation:
     boundary : DataFrame or None
         Fuzzy solutions: customers whose highest membership is below the threshold.
     maps : dict of str to DataFrame
-        2-D maps by method (``row``, ``x``, ``y``, ``segment``).
+        2-D maps by method (``row``, ``x``, ``y``, ``segment`` (its name), ``segment_id``).
     silhouettes : DataFrame
         Per-customer silhouette of a seeded sample (``row``, ``cluster``, ``silhouette``).
     tree : ndarray
         Ward linkage of a seeded sample of the scaled features (for a dendrogram).
+    map_axes : DataFrame
+        What the PCA map's axes are (``axis``, ``explained``, ``label``); empty without it.
     """
 
     distinguishing: pd.DataFrame
@@ -61,6 +64,9 @@ class Interpretation:
     maps: dict[str, pd.DataFrame]
     silhouettes: pd.DataFrame
     tree: np.ndarray
+    map_axes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["axis", "explained", "label"])
+    )
 
     def map(self, method: str = "pca") -> pd.DataFrame | None:
         """The 2-D map drawn with `method`, None when the config did not ask for it."""
@@ -75,6 +81,7 @@ def interpret(
     maps: Mapping[str, pd.DataFrame],
     rules_depth: int = 3,
     boundary_threshold: float = 0.6,
+    map_sample: int = 20_000,
     random_state: int = 0,
 ) -> Interpretation:
     """Explain `segmentation` over the customer table it was fitted on.
@@ -93,12 +100,14 @@ def interpret(
         Depth of the surrogate decision tree.
     boundary_threshold : float
         Fuzzy customers whose highest membership is below this are boundary customers.
+    map_sample : int
+        The sample size of the maps (the PCA axes are described on the same sample).
     random_state : int
         Seed of the samples (personas, silhouettes, tree).
     """
     labels, scaled = segmentation.labels, segmentation.scaled
     used = customers[list(segmentation.features)]
-    names = segmentation.segment_names.to_numpy()
+    names, ids = segmentation.segment_names.to_numpy(), segmentation.segment_ids.to_numpy()
     memberships = segmentation.memberships
     return Interpretation(
         distinguishing=distinguishing_features(segmentation.differences),
@@ -109,9 +118,17 @@ def interpret(
             None if memberships is None else boundary_customers(memberships, boundary_threshold)
         ),
         maps={
-            method: embedding.assign(segment=names[embedding["row"].to_numpy()])
+            method: embedding.assign(
+                segment=names[embedding["row"].to_numpy()],
+                segment_id=ids[embedding["row"].to_numpy()],
+            )
             for method, embedding in maps.items()
         },
         silhouettes=silhouette_values(scaled, labels.to_numpy(), random_state=random_state),
         tree=linkage(scaled[sample_rows(len(scaled), TREE_SAMPLE, random_state)], "ward"),
-    )
+        **(
+            {"map_axes": pca_axes(scaled, segmentation.features, max_points=map_sample,
+                                  random_state=random_state)}
+            if "pca" in maps else {}
+        ),
+    )  # fmt: skip

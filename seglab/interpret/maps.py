@@ -7,6 +7,8 @@ UMAP too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
@@ -15,7 +17,7 @@ from seglab.checks import sample_rows
 from seglab.errors import ConfigError
 from seglab.registry import Registry
 
-__all__ = ["METHODS", "embed"]
+__all__ = ["METHODS", "embed", "pca_axes"]
 
 METHODS: Registry = Registry("map method")
 METHODS.register("pca", lambda seed: PCA(n_components=2, random_state=seed))
@@ -70,3 +72,34 @@ def embed(
     rows = sample_rows(scaled.shape[0], max_points, random_state)
     coordinates = build(random_state).fit_transform(scaled[rows])
     return pd.DataFrame({"row": rows, "x": coordinates[:, 0], "y": coordinates[:, 1]})
+
+
+def pca_axes(
+    scaled: np.ndarray,
+    features: Sequence[str],
+    *,
+    max_points: int = 20_000,
+    random_state: int = 0,
+    top: int = 3,
+) -> pd.DataFrame:
+    """What the two axes of the PCA map are: explained variance and the largest loadings.
+
+    Fitted on the same seeded sample as :func:`embed`, so it describes that map exactly.
+    Returns ``axis`` (x, y), ``explained`` (share of variance) and ``label`` for the figure.
+    """
+    rows = sample_rows(scaled.shape[0], max_points, random_state)
+    pca = METHODS.get("pca")(random_state).fit(scaled[rows])
+    names = list(features) if len(features) == scaled.shape[1] else [
+        f"component {i + 1}" for i in range(scaled.shape[1])
+    ]  # fmt: skip
+    records = []
+    for axis, share, loadings in zip(
+        "xy", pca.explained_variance_ratio_, pca.components_, strict=True
+    ):
+        order = np.argsort(-np.abs(loadings), kind="stable")[:top]
+        mostly = ", ".join(f"{names[i]} {loadings[i]:+.2f}" for i in order)
+        records.append(
+            {"axis": axis, "explained": float(share),
+             "label": f"PC{'xy'.index(axis) + 1} ({share:.0%} of variance): {mostly}"}
+        )  # fmt: skip
+    return pd.DataFrame(records)

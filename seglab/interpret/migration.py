@@ -9,18 +9,22 @@ ids stable), so "S2" means the same group in both periods.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
     "FREQUENCY_TIER_ORDER",
+    "MOVER_COLUMNS",
     "Migration",
+    "movers",
     "tier_moves",
     "transition_shares",
 ]
 
+MOVER_COLUMNS = ["customer_id", "change", "from", "to", "direction", "action"]
 #: The purchase-frequency tiers from best to worst, for up/down moves (scheme 1).
 FREQUENCY_TIER_ORDER = ("VIP", "Segment 1", "Segment 2", "Segment 3", "Inactive")
 
@@ -40,12 +44,18 @@ class Migration:
     tier_moves : DataFrame
         Purchase-frequency tier moves: ``move`` (up, down, same, new, lost, other) and
         ``customers``.
+    note : str
+        Why there is no migration, when there is none.
+    movers : DataFrame
+        Customers of both periods whose segment or purchase-frequency tier changed
+        (:func:`movers`): the list a CRM automation acts on.
     """
 
     previous_as_of: str
     matrices: dict[str, pd.DataFrame]
     tier_moves: pd.DataFrame
     note: str = ""
+    movers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MOVER_COLUMNS))
 
     def matrix(self, scheme: str) -> pd.DataFrame | None:
         """The counts of one scheme (or ``cluster``), None when it was not evaluated."""
@@ -89,3 +99,55 @@ def tier_moves(
     }
     moves["other"] = ~np.logical_or.reduce(list(moves.values()))
     return pd.DataFrame({"move": list(moves), "customers": [int(m.sum()) for m in moves.values()]})
+
+
+def movers(
+    before: pd.Series,
+    after: pd.Series,
+    *,
+    change: str,
+    order: list[str],
+    actions: Mapping[str, str],
+) -> pd.DataFrame:
+    """The customers of both periods whose label changed, with the direction and the new action.
+
+    Parameters
+    ----------
+    before, after : Series
+        Labels by ``customer_id`` in the previous and the current period.
+    change : str
+        What changed (``segment``, ``frequency_tier``), for the ``change`` column.
+    order : list of str
+        Labels from best to worst: moving to an earlier one is ``up``, to a later one ``down``;
+        a label outside the order gives ``other``.
+    actions : mapping
+        The action of each current label.
+
+    Examples
+    --------
+    >>> before = pd.Series({"a": "VIP", "b": "Segment 2", "c": "Segment 1"})
+    >>> after = pd.Series({"a": "Segment 1", "b": "Segment 1", "c": "Segment 1"})
+    >>> movers(before, after, change="frequency_tier", order=list(FREQUENCY_TIER_ORDER),
+    ...        actions={"Segment 1": "keep discount"})[["customer_id", "direction"]].values.tolist()
+    [['a', 'down'], ['b', 'up']]
+    """
+    both = before.index.intersection(after.index)
+    old, new = before.reindex(both).astype(str), after.reindex(both).astype(str)
+    moved = old != new
+    rank = {label: i for i, label in enumerate(order)}
+    old_rank, new_rank = old[moved].map(rank), new[moved].map(rank)
+    direction = np.where(
+        old_rank.isna() | new_rank.isna(), "other", np.where(new_rank < old_rank, "up", "down")
+    )
+    table = pd.DataFrame(
+        {
+            "customer_id": old[moved].index,
+            "change": change,
+            "from": old[moved].to_numpy(),
+            "to": new[moved].to_numpy(),
+            "direction": direction,
+            "action": new[moved].map(lambda label: actions.get(label, "")).to_numpy(),
+        },
+        columns=MOVER_COLUMNS,
+    )
+    return table.sort_values("customer_id", kind="stable").reset_index(drop=True)

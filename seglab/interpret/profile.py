@@ -10,7 +10,7 @@ bring, what they buy, when to offer).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +27,7 @@ __all__ = [
     "profile_segments",
     "segment_answers",
     "standardised_differences",
+    "suggest_actions",
     "surrogate_rules",
 ]
 
@@ -203,6 +204,48 @@ class Rules:
     rules: pd.DataFrame
     fidelity: float
     depth: int
+
+
+#: The features the suggested actions read, when the customer table has them.
+ACTION_FEATURES = ("recency_days", "frequency", "monetary_total", "monetary_mean", "tenure_days")
+#: (test on the standardised differences, action), the first that holds wins.
+ACTION_RULES: tuple[tuple[Callable[[pd.Series], bool], str], ...] = (
+    (lambda d: d["tenure_days"] <= -0.5 and d["recency_days"] <= 0,
+     "Onboard: a welcome series and an incentive for the second order"),
+    (lambda d: d["recency_days"] <= -0.5 and max(d["frequency"], d["monetary_total"]) >= 0.5,
+     "Reward and retain: loyalty perks and early access to new ranges"),
+    (lambda d: d["recency_days"] >= 0.5 and max(d["frequency"], d["monetary_total"]) >= 0,
+     "Win back: a personal offer before they are lost"),
+    (lambda d: d["recency_days"] >= 0.5,
+     "Reactivate cheaply: a reminder email, no deep discounts"),
+    (lambda d: d["monetary_mean"] >= 0.5,
+     "Upsell: premium ranges and bundles for big baskets"),
+    (lambda d: d["frequency"] >= 0.5,
+     "Grow the basket: cross-sell related ranges"),
+)  # fmt: skip
+DEFAULT_ACTION = "Keep engaged: the regular newsletter and seasonal offers"
+
+
+def suggest_actions(customers: pd.DataFrame, labels: pd.Series) -> pd.Series:
+    """A recommended next step per segment, from how it differs from the whole base.
+
+    Reads recency, frequency, spend, basket size and tenure in base standard deviations
+    (:data:`ACTION_RULES`, first match wins; features the table lacks count as typical).
+
+    >>> f = pd.DataFrame(
+    ...     {"recency_days": [5.0, 7, 300, 320], "frequency": [9.0, 8, 1, 1],
+    ...      "monetary_total": [900.0, 800, 20, 10]}
+    ... )
+    >>> suggest_actions(f, pd.Series([0, 0, 1, 1])).str.split(":").str[0].tolist()
+    ['Reward and retain', 'Reactivate cheaply']
+    """
+    present = [name for name in ACTION_FEATURES if name in customers.columns]
+    differences = standardised_differences(customers[present], labels)
+    differences = differences.reindex(columns=list(ACTION_FEATURES), fill_value=0.0)
+    return differences.apply(
+        lambda row: next((action for test, action in ACTION_RULES if test(row)), DEFAULT_ACTION),
+        axis=1,
+    ).rename("action")
 
 
 def surrogate_rules(

@@ -26,7 +26,12 @@ from seglab.interpret.identity import (
     segment_number,
 )
 from seglab.interpret.model import Scores, SegmentModel
-from seglab.interpret.profile import name_segments, profile_segments, standardised_differences
+from seglab.interpret.profile import (
+    name_segments,
+    profile_segments,
+    standardised_differences,
+    suggest_actions,
+)
 
 __all__ = ["Segmentation", "segment"]
 
@@ -187,6 +192,8 @@ def segment(
         drift = reference.model.score(customers).drift
     model = model.with_ids(ids)
     table = _names(differences, ids, inherited, names or {})
+    suggested = suggest_actions(customers, series).reindex(table.index)
+    table["action"] = table["action"].where(table["action"] != "", suggested)
     table["description"] = _descriptions(customers[features], series, differences)
     table["status"] = (
         identity.set_index("segment_id")["status"].reindex(ids).to_numpy()

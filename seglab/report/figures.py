@@ -36,6 +36,7 @@ __all__ = [
     "profile_heatmap",
     "rfm_heatmap",
     "scheme_summary",
+    "segment_colours",
     "segment_sizes",
     "silhouette_plot",
     "sizes_over_time",
@@ -45,40 +46,65 @@ __all__ = [
 ]
 
 
+#: One colour per segment id, the same in every figure and every period (S1 first).
+SEGMENT_PALETTE = (
+    sns.color_palette("tab10") + sns.color_palette("Set2") + sns.color_palette("Dark2")
+)
+
+
+def segment_colours(segment_ids: Sequence[str]) -> dict[str, tuple]:
+    """The colour of each segment id (``S3`` is always the third colour).
+
+    >>> segment_colours(["S2", "S12"])["S2"] == SEGMENT_PALETTE[1]
+    True
+    """
+    colours = {}
+    for segment_id in segment_ids:
+        number = int(str(segment_id)[1:]) if str(segment_id)[1:].isdigit() else 1
+        colours[segment_id] = SEGMENT_PALETTE[(number - 1) % len(SEGMENT_PALETTE)]
+    return colours
+
+
+def _segment_labels(profile: pd.DataFrame) -> list[str]:
+    """``S1 · name`` for every row of a profile (index numbers when it has no ids)."""
+    if {"segment_id", "name"} <= set(profile.columns):
+        return [f"{i} · {n}" for i, n in zip(profile["segment_id"], profile["name"], strict=True)]
+    return [str(i) for i in profile.index]
+
+
 def segment_sizes(profile: pd.DataFrame, *, title: str = "Segments") -> Figure:
-    """Bars of each segment's share of customers beside its share of revenue."""
-    shares = (
-        profile[["share", "revenue_share"]]
-        .rename(columns={"share": "customers", "revenue_share": "revenue"})
-        .rename_axis("segment")
-        .reset_index()
-        .melt(id_vars="segment", var_name="measure", value_name="share")
-    )
-    shares["segment"] = shares["segment"].astype(str)
-    fig = Figure(figsize=(7, 3.5), layout="constrained")
-    ax = fig.subplots()
-    sns.barplot(shares, x="segment", y="share", hue="measure", palette="Set2", ax=ax)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set(title=title, xlabel="segment", ylabel="share")
+    """Each segment's share of customers beside its share of revenue, in its own colour."""
+    labels = _segment_labels(profile)
+    ids = profile["segment_id"] if "segment_id" in profile else pd.Series(labels)
+    colours = [segment_colours(ids)[i] for i in ids]
+    fig = Figure(figsize=(9, 0.45 * len(profile) + 1.6), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, column, what in zip(axes, ("share", "revenue_share"), ("customers", "revenue"),
+                                strict=True):  # fmt: skip
+        ax.barh(_wrap(labels), profile[column].to_numpy(), color=colours)
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set(title=f"share of {what}", xlabel="")
+    axes[0].invert_yaxis()  # the largest segment on top
+    fig.suptitle(title)
     return fig
 
 
-def profile_heatmap(differences: pd.DataFrame, *, title: str = "Segment profiles") -> Figure:
-    """Heatmap of standardised differences (segment mean vs base, in standard deviations)."""
+def profile_heatmap(
+    differences: pd.DataFrame, *, names: pd.DataFrame | None = None, title: str = "Segment profiles"
+) -> Figure:
+    """Heatmap of standardised differences (segment mean vs base, in standard deviations).
+
+    `names` (the segmentation's ``names`` table) labels the rows ``S1 · name``.
+    """
+    table = differences
+    if names is not None:
+        table = differences.set_axis(_segment_labels(names.reindex(differences.index)))
     fig = Figure(
-        figsize=(1.2 * differences.shape[1] + 2, 0.5 * differences.shape[0] + 1.5),
-        layout="constrained",
+        figsize=(1.2 * table.shape[1] + 3, 0.5 * table.shape[0] + 1.5), layout="constrained"
     )
     ax = fig.subplots()
-    sns.heatmap(
-        differences,
-        annot=True,
-        fmt=".2f",
-        center=0.0,
-        cmap="vlag",
-        cbar_kws={"label": "standard deviations from base mean"},
-        ax=ax,
-    )
+    sns.heatmap(table, annot=True, fmt=".2f", center=0.0, cmap="vlag",
+                cbar_kws={"label": "standard deviations from base mean"}, ax=ax)  # fmt: skip
     ax.set(title=title, xlabel="feature", ylabel="segment")
     return fig
 
@@ -471,19 +497,36 @@ def snake_plot(differences: pd.DataFrame, *, title: str = "Snake plot") -> Figur
     return fig
 
 
-def embedding_scatter(embedding: pd.DataFrame | None, *, title: str = "Customer map") -> Figure:
-    """A 2-D map of customers (columns ``x``, ``y``) coloured by their ``segment``.
+def embedding_scatter(
+    embedding: pd.DataFrame | None,
+    *,
+    axes: pd.DataFrame | None = None,
+    title: str = "Customer map",
+) -> Figure:
+    """A 2-D map of customers (``x``, ``y``) coloured by segment (one colour per segment id).
 
-    None (the map was not computed) gives a figure that says so.
+    `axes` (``axis``, ``label``) names what each axis is; None (the map was not computed)
+    gives a figure that says so.
     """
     if embedding is None:
         return _empty_figure(title, "this map was not computed (see clustering.maps)")
     frame = embedding.assign(segment=embedding["segment"].astype(str))
-    fig = Figure(figsize=(6.5, 5), layout="constrained")
+    palette = None
+    if "segment_id" in frame:
+        frame["segment"] = frame["segment_id"].astype(str) + " · " + frame["segment"]
+        by_id = segment_colours(frame["segment_id"].unique())
+        palette = {
+            label: by_id[i] for i, label in zip(frame["segment_id"], frame["segment"], strict=True)
+        }
+        frame = frame.sort_values("segment_id", key=lambda ids: ids.str[1:].astype(int))
+    fig = Figure(figsize=(7.5, 5), layout="constrained")
     ax = fig.subplots()
-    sns.scatterplot(frame, x="x", y="y", hue="segment", s=5, linewidth=0, alpha=0.6, ax=ax)
+    sns.scatterplot(frame, x="x", y="y", hue="segment", palette=palette, s=5, linewidth=0,
+                    alpha=0.6, ax=ax)  # fmt: skip
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small", markerscale=3)
-    ax.set(title=title, xlabel="", ylabel="", xticks=[], yticks=[])
+    labels = {} if axes is None else axes.set_index("axis")["label"].to_dict()
+    ax.set(title=title, xlabel=labels.get("x", ""), ylabel=labels.get("y", ""), xticks=[],
+           yticks=[])  # fmt: skip
     return fig
 
 

@@ -82,6 +82,8 @@ def narrative(
     choice: Choice,
     profile: pd.DataFrame,
     truth: PairComparison | None = None,
+    *,
+    currency: str = "",
 ) -> str:
     """A few sentences of Markdown that read the run's numbers for the report's opening.
 
@@ -95,14 +97,16 @@ def narrative(
         The segments' profile with their names.
     truth : PairComparison, optional
         The clusters against the true archetypes (synthetic data).
+    currency : str
+        Prefix of money amounts.
     """
     largest = profile.sort_values("customers", ascending=False).iloc[0]
     richest = profile.sort_values("revenue_share", ascending=False).iloc[0]
     lines = [
         f"As of **{headline['as_of']}**, **{headline['customers']:,} customers** bought for "
-        f"**{headline['net revenue']:,.0f}** net between {headline['first transaction']} and "
-        f"{headline['last transaction']}.",
-        f"The segmentation shown has **{len(profile)} segments**. {choice.statement}",
+        f"**{(currency + ' ') if currency else ''}{headline['net revenue']:,.0f}** net between "
+        f"{headline['first transaction']} and {headline['last transaction']}.",
+        _how_chosen(choice, len(profile)),
         f"The largest segment, *{largest['name']}*, holds {largest['share']:.0%} of customers; "
         f"*{richest['name']}* brings {richest['revenue_share']:.0%} of revenue with "
         f"{richest['share']:.0%} of customers.",
@@ -113,3 +117,56 @@ def narrative(
             f"{truth.scores['ari']:.2f}."
         )
     return " ".join(lines)
+
+
+def _how_chosen(choice: Choice, k: int) -> str:
+    """The choice in a manager's words (the evidence is in the report's appendix)."""
+    if choice.chosen_by == "config":
+        return f"They are divided into **{k} segments**, as the analyst set in the config."
+    if not choice.structure:
+        return (
+            f"The customers do not fall into clearly separate groups, so the **{k} segments** "
+            "below are a practical division for targeting, with soft borders between them "
+            "(the evidence is in the appendix)."
+        )
+    return (
+        f"They fall into **{k} segments**: of every division tried, the most distinct, stable "
+        "and balanced one (how it was chosen is in the appendix)."
+    )
+
+
+def agreement_text(pairs: Mapping[str, PairComparison], names: pd.DataFrame) -> str:
+    """In words: which heuristic schemes the segments agree with, and which they do not.
+
+    Association is Cramér's V (0 none, 1 the same grouping): 0.5 and above strong, 0.25 and
+    above moderate. For the closest scheme, each segment's most over-represented label is named.
+    """
+    strength = {
+        scheme: float(pair.scores.get("cramers_v", float("nan")))
+        for scheme, pair in pairs.items()
+        if scheme != "true_segment"
+    }
+    ranked = sorted(((v, k) for k, v in strength.items() if v == v), reverse=True)
+    if not ranked:
+        return "No heuristic scheme was compared."
+    words = {True: "strongly", False: "moderately"}
+    close = [f"{k} ({v:.2f})" for v, k in ranked if v >= 0.25]
+    far = [f"{k} ({v:.2f})" for v, k in ranked if v < 0.25]
+    best = ranked[0][1]
+    lift = pairs[best].lift
+    label = names.set_index(names.index)["segment_id"] + " " + names["name"]
+    matches = [
+        f"{label.get(segment, segment)} mostly {row.idxmax()}"
+        for segment, row in lift.iterrows()
+        if row.max() > 1.5
+    ]
+    text = []
+    if close:
+        text.append(
+            f"The segments agree {words[ranked[0][0] >= 0.5]} with {', '.join(close)} (Cramér's V)."
+        )
+    if matches:
+        text.append(f"Against {best}: " + "; ".join(matches) + ".")
+    if far:
+        text.append(f"They have little to do with {', '.join(far)}.")
+    return " ".join(text)

@@ -26,7 +26,7 @@ from seglab.data.settings import DataConfig
 from seglab.errors import ConfigError
 from seglab.features.catalogue import resolve_feature_set
 from seglab.features.settings import FeaturesConfig
-from seglab.heuristics.schemes import HeuristicsConfig
+from seglab.heuristics.schemes import HeuristicsConfig, default_schemes
 from seglab.interpret.identity import SEGMENT_ID
 from seglab.run.cache import default_cache_dir
 from seglab.settings import Section, check_registered, describe_errors, resolve_path
@@ -281,6 +281,37 @@ class Config(Section):
             base = (info.context or {}).get("base_dir") or Path.cwd()
             raw = {**raw, "cache_dir": default_cache_dir(Path(base))}
         return raw
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bcg_follows_the_growth_window(cls, raw: Any) -> Any:
+        """BCG's "new" cell uses features.growth_months unless ``params.bcg`` sets its own."""
+        features = raw.get("features") if isinstance(raw, dict) else None
+        months = (
+            features.get("growth_months")
+            if isinstance(features, dict)
+            else getattr(features, "growth_months", None)
+        )
+        if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+            return raw
+        if months == default_schemes()["bcg"].params["growth_months"]:
+            return raw
+        heuristics = raw.get("heuristics") or {}
+        if isinstance(heuristics, HeuristicsConfig):
+            params = dict(heuristics.params)
+        elif isinstance(heuristics, dict) and isinstance(heuristics.get("params") or {}, dict):
+            params = dict(heuristics.get("params") or {})
+        else:
+            return raw
+        bcg = params.get("bcg") or {}
+        if not isinstance(bcg, dict) or "growth_months" in bcg:
+            return raw
+        params["bcg"] = {**bcg, "growth_months": months}
+        if isinstance(heuristics, HeuristicsConfig):
+            heuristics = heuristics.model_copy(update={"params": params})
+        else:
+            heuristics = {**heuristics, "params": params}
+        return {**raw, "heuristics": heuristics}
 
     @model_validator(mode="after")
     def _known_feature_set(self) -> Config:

@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -25,7 +26,7 @@ import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
+from tqdm import TqdmWarning
 
 from seglab.checks import sample_rows
 from seglab.cluster import FittedSolution, fit_many
@@ -39,6 +40,12 @@ from seglab.features import FEATURES, resolve_feature_set
 from seglab.registry import suggest
 from seglab.run.cache import Cache, make_key
 from seglab.run.config import Config
+
+# In a notebook without ipywidgets, tqdm.auto falls back to text bars with a warning on stderr
+# that would show in every report (and its path in the report's HTML); silence that warning.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", TqdmWarning)
+    from tqdm.auto import tqdm
 
 __all__ = ["Grid", "Scaled", "array_key", "gap_table", "run_grid"]
 

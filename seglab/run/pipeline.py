@@ -31,7 +31,7 @@ from seglab.heuristics import SchemeLabels, classify, transition_counts
 from seglab.interpret.identity import segment_number
 from seglab.interpret.interpretation import Interpretation, interpret
 from seglab.interpret.maps import embed
-from seglab.interpret.migration import Migration, tier_moves
+from seglab.interpret.migration import FREQUENCY_TIER_ORDER, Migration, movers, tier_moves
 from seglab.interpret.model import build_model
 from seglab.interpret.saved import load_segmentation, save_segmentation
 from seglab.interpret.segmentation import Segmentation, segment
@@ -287,7 +287,8 @@ def features_stage(config: Config, prepared: Prepared, as_of: dt.date, cache: Ca
     key = make_key(
         prepared.fingerprint,
         config.data.model_dump(
-            mode="json", exclude={"customers", "synthetic", "engine", "duckdb", "spark"}
+            mode="json",
+            exclude={"customers", "synthetic", "engine", "duckdb", "spark", "currency"},
         ),
         config.features.model_dump(mode="json", exclude={"sets"}),
         as_of.isoformat(),
@@ -383,6 +384,7 @@ def _interpret(config, segmentation: Segmentation, features, prepared, cache) ->
         maps=maps,
         rules_depth=spec.rules_depth,
         boundary_threshold=spec.boundary_threshold,
+        map_sample=spec.map_sample,
         random_state=config.seed,
     )
 
@@ -413,9 +415,28 @@ def _migration(config, prepared, previous_as_of, schemes, segmentation, referenc
         if name in earlier.labels:
             matrices[name] = transition_counts(earlier.labels[name], labels_now)
     moves = pd.DataFrame()
+    profile = segmentation.profile
+    by_value = (profile["revenue"] / profile["customers"]).sort_values(ascending=False)
+    changed = [
+        movers(
+            earlier_ids, segmentation.segment_ids, change="segment",
+            order=profile.loc[by_value.index, "segment_id"].tolist(),
+            actions=segmentation.names.set_index("segment_id")["action"].to_dict(),
+        )
+    ]  # fmt: skip
     if "frequency_tiers" in matrices:
-        moves = tier_moves(earlier.labels["frequency_tiers"], schemes.labels["frequency_tiers"])
-    return Migration(previous_as_of.isoformat(), matrices, moves)
+        before_tiers, tiers = earlier.labels["frequency_tiers"], schemes.labels["frequency_tiers"]
+        moves = tier_moves(before_tiers, tiers)
+        summary = schemes.summaries["frequency_tiers"].set_index("segment")["action"]
+        changed.append(
+            movers(
+                before_tiers, tiers, change="frequency_tier", order=list(FREQUENCY_TIER_ORDER),
+                actions=summary.astype(str).to_dict(),
+            )
+        )  # fmt: skip
+    return Migration(
+        previous_as_of.isoformat(), matrices, moves, movers=pd.concat(changed, ignore_index=True)
+    )
 
 
 def _by_id(ids: pd.Series) -> pd.Series:

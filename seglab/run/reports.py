@@ -24,8 +24,10 @@ import numpy as np
 import pandas as pd
 
 from seglab.errors import ConfigError
+from seglab.report.export import write_export
 from seglab.report.index import write_index
 from seglab.report.render import REPORT_NOTEBOOK, execute, export_html
+from seglab.report.tables import full_table_name
 from seglab.run import store
 from seglab.run.config import Config, as_config, resolve_as_of
 from seglab.run.pipeline import MODEL_FILE, Run, compute_run
@@ -163,19 +165,26 @@ def period_ends(start: str | dt.date, end: str | dt.date, every: str) -> list[dt
 def write_artefacts(run: Run, folder: Path) -> list[Path]:
     """Write the run's tables for other tools into `folder`.
 
-    ``segments.parquet`` and ``segments.csv`` (one row per customer: chosen segment id and
-    name, fuzzy memberships, every scheme's label and tags), ``results.parquet`` (one row per
-    solution of the grid), ``summary.json`` (headline figures and segment sizes) and
-    ``segmentation.skops`` (the saved segmentation, from the run folder).
+    The CRM export (:mod:`seglab.report.export`: ``segments.csv``, ``.parquet``, ``.xlsx``,
+    the data dictionary, ``movers.csv``), ``results.parquet`` (one row per solution of the
+    grid), the report's long tables in full (``tables/*.csv``), ``summary.json`` (headline
+    figures and segment sizes) and ``segmentation.skops`` (the saved segmentation).
     """
     shutil.copyfile(folder / "stages" / MODEL_FILE, folder / MODEL_FILE)
-    segments = run.segments.reset_index()
-    segments.to_parquet(folder / "segments.parquet", index=False)
-    segments.to_csv(folder / "segments.csv", index=False)
+    written = write_export(
+        run.segmentation, run.schemes, run.features.customers, run.migration,
+        snapshot=run.as_of, folder=folder, currency=run.config.data.currency,
+    )  # fmt: skip
     run.grid.results.to_parquet(folder / "results.parquet", index=False)
+    (folder / "tables").mkdir(exist_ok=True)
+    for name, table in {
+        "Heuristic segments": run.schemes.summary_table(),
+        "Scheme warnings": run.schemes.warnings,
+        "Candidates": run.choice.candidates,
+    }.items():
+        table.to_csv(folder / full_table_name(name), index=False)
     (folder / "summary.json").write_text(json.dumps(summary(run), indent=2, sort_keys=True))
-    written = ("segments.parquet", "segments.csv", "results.parquet", MODEL_FILE)
-    return [folder / name for name in written]
+    return [*written, folder / "results.parquet", folder / MODEL_FILE]
 
 
 def summary(run: Run) -> dict:
