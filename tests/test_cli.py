@@ -1,9 +1,13 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
+from seglab import cli
 from seglab.cli import main
 
 
@@ -111,3 +115,38 @@ def test_output_paths_that_cannot_be_written_are_user_errors(
     code = main(["segments", "--config", str(small_config), "--out", str(tmp_path / out)])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def _internal_error(args):
+    raise RuntimeError("an internal bug")
+
+
+def test_an_internal_error_is_not_passed_off_as_a_user_error(monkeypatch, small_config, capsys):
+    # Exit 2 is for user mistakes only; anything else must escape main() (and so exit 1).
+    monkeypatch.setattr(cli, "_validate", _internal_error)
+    with pytest.raises(RuntimeError, match="an internal bug"):
+        main(["validate", "--config", str(small_config)])
+    assert "seglab: error" not in capsys.readouterr().err
+
+
+def test_an_internal_error_exits_1_with_the_traceback(small_config):
+    # The installed command is `sys.exit(seglab.cli.main())`; run it the same way in a fresh
+    # interpreter, with a handler that fails the way a bug does.
+    script = (
+        "import sys\n"
+        "import seglab.cli as cli\n"
+        "def broken(args):\n"
+        "    raise RuntimeError('an internal bug')\n"
+        "cli._validate = broken\n"
+        "sys.argv = ['seglab', 'validate', '--config', sys.argv[1]]\n"
+        "sys.exit(cli.main())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(small_config)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Traceback (most recent call last)" in done.stderr
+    assert "RuntimeError: an internal bug" in done.stderr
+    assert "seglab: error" not in done.stderr

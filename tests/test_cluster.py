@@ -16,6 +16,22 @@ def test_kmeans_matches_scikit_learn_up_to_relabelling():
     assert adjusted_rand_score(labels, oracle) == 1.0
 
 
+def test_kmeans_solves_a_tiny_problem_worked_by_hand():
+    # Three groups on a line: {0, 1, 2}, {10, 11, 12, 13} and {30, 32}. Their means 1, 11.5 and 31
+    # are a fixed point of Lloyd's algorithm, and the optimum: inertia (1 + 0 + 1) + (2.25 +
+    # 0.25 + 0.25 + 2.25) + (1 + 1) = 9. In one dimension the best clusters are intervals; any
+    # other three intervals leave a gap (2 to 10, or 13 to 30) inside one, and the two points
+    # either side of a gap alone cost at least 8^2 / 2 = 32.
+    X = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [12.0], [13.0], [30.0], [32.0]])
+    estimator, labels = fit_clusters(X, "kmeans", 3, random_state=0)
+    assert labels.tolist() == [1, 1, 1, 0, 0, 0, 0, 2, 2]  # relabelled: 0 the largest group
+    assert sorted(estimator.cluster_centers_.ravel()) == pytest.approx([1.0, 11.5, 31.0])
+    assert estimator.inertia_ == pytest.approx(9.0, abs=1e-12)
+    # The same on two features: the second copies the first, so distances double.
+    estimator, again = fit_clusters(np.hstack([X, X]), "kmeans", 3, random_state=1)
+    assert again.tolist() == labels.tolist() and estimator.inertia_ == pytest.approx(18.0)
+
+
 def test_relabel_makes_zero_the_largest_and_breaks_ties_by_first_appearance():
     assert relabel_by_size(np.array([7, 3, 3, 7, 1])).tolist() == [0, 1, 1, 0, 2]
 

@@ -203,29 +203,33 @@ def test_serial_and_parallel_kernels_give_the_same_bits(monkeypatch):
 
 
 @pytest.mark.parametrize("k", [3, 4, 5, 6])
-def test_recovers_separated_blobs_at_least_as_well_as_kmeans(k):
+def test_recovers_separated_blobs_exactly_from_any_start(k):
+    # Separated blobs have one right answer: every seed's k-means++ start must find it. (This
+    # replaces "fuzzy scores at least k-means' ARI", whose outcome depended on the seeds.)
     X, truth = make_blobs(n_samples=1200, n_features=4, centers=k, random_state=k)
-    fuzzy = FuzzyCMeans(k, random_state=0).fit_predict(X)
-    crisp = KMeans(k, n_init=1, random_state=0).fit_predict(X)
-    assert adjusted_rand_score(truth, fuzzy) >= adjusted_rand_score(truth, crisp)
+    for seed in range(4):
+        assert adjusted_rand_score(truth, FuzzyCMeans(k, random_state=seed).fit_predict(X)) == 1.0
 
 
-def test_recovers_the_synthetic_archetypes_at_least_as_well_as_kmeans():
-    # The default synthetic data (configs/default.yaml: 20,000 customers, seed 0), the default
-    # clustering's features and scaling (value, log_standard), k = 7 archetypes and four
-    # k-means++ starts for both (k-means' default in the grid; fuzzy c-means has one there).
-    # Measured ARI here: fuzzy 0.793 for each seed, k-means 0.787, 0.787 and 0.702 (a worse
-    # optimum). The margin is not general: at the optimum both reach, the m = 2 memberships move
-    # the hard boundaries a little, and on generator seeds 1 and 2 (20,000 customers) fuzzy
-    # scores 0.001 to 0.008 below k-means (0.80 both); with m = 1.5, at most 0.004 below.
-    data = synth.generate(20_000, seed=0)
+def test_recovers_the_synthetic_archetypes_from_their_own_centres():
+    # The synthetic archetypes (5,000 customers, generator seed 0) in the default clustering's
+    # features and scaling (value, log_standard). Both algorithms start from the archetypes'
+    # mean points, so no seed is involved; each moves to the optimum next to the truth.
+    # Measured: ARI 0.810 (fuzzy) and 0.810 (k-means), 0.960 between them. Comparing the two
+    # from random starts is a matter of seeds: from k-means++ (four starts) on 20,000
+    # customers, fuzzy scored 0.793, 0.793, 0.793, 0.650 and k-means 0.787, 0.787, 0.702, 0.701
+    # on seeds 0 to 3, each ahead on some seed.
+    data = synth.generate(5_000, seed=0)
     features = compute_features(data.transactions, dt.date(2026, 10, 31))
     X = FeatureScaler("log_standard").fit_transform(features[list(resolve_feature_set("value"))])
-    truth = data.customers.set_index("customer_id").loc[features.index, "true_segment"]
-    for seed in (0, 1, 2):
-        fuzzy = FuzzyCMeans(7, n_init=4, random_state=seed).fit_predict(X)
-        crisp = KMeans(7, n_init=4, random_state=seed).fit_predict(X)
-        assert adjusted_rand_score(truth, fuzzy) >= adjusted_rand_score(truth, crisp), seed
+    truth = data.customers.set_index("customer_id").loc[features.index, "true_segment"].to_numpy()
+    segments = np.unique(truth)
+    centres = np.array([X[truth == segment].mean(axis=0) for segment in segments])
+    fuzzy = FuzzyCMeans(len(segments), init=centres).fit_predict(X)
+    crisp = KMeans(len(segments), init=centres, n_init=1).fit_predict(X)
+    assert adjusted_rand_score(truth, fuzzy) >= 0.78
+    assert adjusted_rand_score(truth, crisp) >= 0.78
+    assert adjusted_rand_score(fuzzy, crisp) >= 0.9
 
 
 def test_more_clusters_than_samples_names_both_numbers():

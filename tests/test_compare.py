@@ -83,6 +83,68 @@ def test_measures_equal_sklearn(label_pair):
     assert list(scores.index) == MEASURES.names()
 
 
+def _by_the_formulas(true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """The measures from the contingency table, written out (Hubert & Arabie 1985 for ARI,
+    Vinh, Epps & Bailey 2010 for AMI with its expected mutual information, Rosenberg &
+    Hirschberg 2007 for homogeneity, completeness and V): no scikit-learn."""
+    _, rows = np.unique(true, return_inverse=True)
+    _, cols = np.unique(pred, return_inverse=True)
+    table = np.zeros((rows.max() + 1, cols.max() + 1))
+    np.add.at(table, (rows, cols), 1)
+    n, a, b = table.sum(), table.sum(axis=1), table.sum(axis=0)
+
+    def pairs(x):
+        return (x * (x - 1) / 2).sum()
+
+    expected_index = pairs(a) * pairs(b) / pairs(np.array([n]))
+    ari = (pairs(table) - expected_index) / ((pairs(a) + pairs(b)) / 2 - expected_index)
+
+    def entropy(counts):
+        p = counts[counts > 0] / n
+        return -(p * np.log(p)).sum()
+
+    h_true, h_pred = entropy(a), entropy(b)
+    nz = table > 0
+    mi = (table[nz] / n * np.log(n * table[nz] / np.outer(a, b)[nz])).sum()
+    emi = 0.0
+    for ai in a:
+        for bj in b:
+            for nij in range(max(1, int(ai + bj - n)), int(min(ai, bj)) + 1):
+                log_p = (
+                    math.lgamma(ai + 1) + math.lgamma(bj + 1) + math.lgamma(n - ai + 1)
+                    + math.lgamma(n - bj + 1) - math.lgamma(n + 1) - math.lgamma(nij + 1)
+                    - math.lgamma(ai - nij + 1) - math.lgamma(bj - nij + 1)
+                    - math.lgamma(n - ai - bj + nij + 1)
+                )  # fmt: skip
+                emi += nij / n * math.log(n * nij / (ai * bj)) * math.exp(log_p)
+    mean_h = (h_true + h_pred) / 2
+    homogeneity, completeness = mi / h_true, mi / h_pred  # H(C|K) = H(C) - I
+    return {
+        "ari": ari,
+        "ami": (mi - emi) / (mean_h - emi),
+        "nmi": mi / mean_h,
+        "homogeneity": homogeneity,
+        "completeness": completeness,
+        "v_measure": 2 * homogeneity * completeness / (homogeneity + completeness),
+    }
+
+
+def test_measures_equal_the_formulas(label_pair):
+    left, right = label_pair
+    true, pred = left.to_numpy(), right.loc[left.index].to_numpy()
+    scores = compare_labelings(left, right).scores
+    for measure, value in _by_the_formulas(true, pred).items():
+        assert scores[measure] == pytest.approx(value, rel=1e-9, abs=1e-12), measure
+
+
+def test_adjusted_rand_of_a_small_table_by_hand():
+    # Table [[2, 1], [0, 2]] (n = 5): pairs within cells 1 + 0 + 0 + 1 = 2; rows 3 + 1 = 4,
+    # columns 1 + 3 = 4, all 10; expected 4 x 4 / 10 = 1.6; ARI = (2 - 1.6) / (4 - 1.6) = 1/6.
+    left = pd.Series(["a", "a", "a", "b", "b"], index=_customers(5))
+    right = pd.Series(["x", "x", "y", "y", "y"], index=_customers(5))
+    assert compare_labelings(left, right).scores["ari"] == pytest.approx(1 / 6, rel=1e-12)
+
+
 def test_relabelled_copy_agrees_perfectly():
     left = pd.Series(_INTS, index=_customers(60))
     right = pd.Series(_NAMES[(_INTS + 2) % 4], index=_customers(60))

@@ -11,6 +11,12 @@ X = np.random.default_rng(0).normal(size=(300, 4))
 def test_pca_map_equals_scikit_learn_and_samples_above_the_limit():
     full = embed(X, "pca")
     np.testing.assert_allclose(full[["x", "y"]].to_numpy(), PCA(2, random_state=0).fit_transform(X))
+    # Independently: the first two principal axes by numpy's SVD, up to each axis' sign.
+    U, S, _ = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    expected = U[:, :2] * S[:2]
+    got = full[["x", "y"]].to_numpy()
+    np.testing.assert_allclose(got * np.sign((got * expected).sum(axis=0)), expected, atol=1e-9)
+    assert full["row"].tolist() == list(range(len(X)))
     sampled = embed(X, "pca", max_points=100, random_state=3)
     assert len(sampled) == 100 and sampled["row"].is_monotonic_increasing
     assert embed(X, "pca", max_points=100, random_state=3).equals(sampled)

@@ -195,3 +195,43 @@ def test_a_feature_set_the_data_cannot_give_is_skipped_or_refused_when_named(tmp
     named = config_from_dict({**base, "experiments": {**grid, "feature_sets": ["behaviour"]}})
     with pytest.raises(ConfigError, match=r"'behaviour' needs product_breadth.*map the column"):
         run_grid(named, features, Cache(None))
+
+
+def test_a_parallel_grid_gives_the_same_results_as_one_job(tmp_path):
+    # Every other test runs the grid with one job; the default is n_jobs: -1 (every core), where
+    # jobs come back in any order from worker processes.
+    import datetime as dt
+
+    from seglab.data import synth
+    from seglab.features import compute_features
+    from seglab.run.config import config_from_dict
+
+    data = synth.generate(600, seed=2)
+    features = compute_features(data.transactions, dt.date(2026, 10, 31))
+
+    def grid(n_jobs):
+        raw = {
+            "name": "parallel",
+            "data": {"transactions": "unused.parquet"},
+            "cache_dir": None,
+            "experiments": {
+                "feature_sets": ["rfm", "value"],
+                "scalings": ["standard", "log_standard"],
+                "algorithms": ["kmeans", "fuzzy_cmeans", "ward"],
+                "seeds": [0, 1],
+                "k_min": 2,
+                "k_max": 5,
+                "n_jobs": n_jobs,
+            },
+        }
+        return run_grid(config_from_dict(raw, base_dir=tmp_path), features, Cache(None),
+                        progress=False)  # fmt: skip
+
+    one, every = grid(1), grid(-1)
+    assert len(one.results) == 2 * 2 * 3 * 2 * 4
+    stable = [c for c in one.results.columns if c not in ("fit_seconds", "cached")]
+    assert list(every.results.columns) == list(one.results.columns)
+    pd.testing.assert_frame_equal(every.results[stable], one.results[stable])
+    pd.testing.assert_frame_equal(every.gap, one.gap)
+    for solution in one.results["solution"]:
+        assert np.array_equal(every.labels(solution), one.labels(solution)), solution

@@ -31,8 +31,10 @@ def _compare(transactions, purchases: pd.DataFrame, as_of: dt.date) -> None:
         freq="D",
     )
     oracle.index.name = "customer_id"
+    # The same customers on both sides (not the oracle cut down to ours, which cannot fail).
+    assert sorted(map(str, ours.index)) == sorted(map(str, oracle.index))
+    assert len(ours) == len(purchases["customer_id"].unique())
     oracle = oracle.loc[ours.index]
-    assert len(oracle) == len(ours)
     pd.testing.assert_frame_equal(
         ours, oracle[ours.columns], check_exact=False, rtol=1e-9, check_index_type=False
     )

@@ -71,3 +71,32 @@ def test_an_exact_silhouette_works_in_blocks_not_an_n_by_n_matrix():
     tracemalloc.stop()
     assert not metrics.silhouette_sampled
     assert peak < 150e6
+
+
+def _bytes(setting: str) -> float:
+    """DuckDB's memory setting as text ('117.2 MiB') in bytes."""
+    number, unit = setting.split()
+    return float(number) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}[unit]
+
+
+def test_duckdb_memory_settings_reach_the_connection_seglab_queries(tmp_path):
+    from seglab.data import reading, synth
+    from seglab.data.settings import DataConfig
+
+    path = tmp_path / "tx.parquet"
+    synth.generate(30, seed=1).transactions.to_parquet(path, index=False, coerce_timestamps="us")
+    spill = tmp_path / "spill"
+    data = DataConfig(
+        transactions=path,
+        duckdb={"memory_limit": "123MB", "threads": 1, "temp_directory": str(spill)},
+    )
+    default = reading.load(DataConfig(transactions=path)).transactions._find_backend()
+    backend = reading.load(data).transactions._find_backend()  # the one the features run on
+
+    def setting(con, name):
+        return con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0]
+
+    assert _bytes(setting(backend, "memory_limit")) == pytest.approx(123e6, rel=1e-3)
+    assert _bytes(setting(default, "memory_limit")) != pytest.approx(123e6, rel=1e-3)
+    assert int(setting(backend, "threads")) == 1
+    assert setting(backend, "temp_directory") == str(spill)

@@ -45,3 +45,15 @@ def test_report_migration_conserves_customers(small_config):
             labels = result.schemes.labels[scheme].astype(str).value_counts()
             assert now[now > 0].to_dict() == labels[labels > 0].to_dict()
     assert result.migration.tier_moves["customers"].sum() == counts.to_numpy().sum()
+
+
+@pytest.mark.slow
+def test_a_previous_period_without_customers_gives_a_note_not_a_crash(small_config):
+    # The synthetic log starts on 2024-11-01: at 2024-06-30 nobody has bought anything yet.
+    result = run_segmentation(small_config, previous_as_of="2024-06-30")
+    migration = result.migration
+    assert migration.previous_as_of == "2024-06-30"
+    assert migration.matrices == {} and migration.tier_moves.empty
+    assert migration.matrix("cluster") is None
+    assert "no transactions on or before as_of 2024-06-30" in migration.note, migration.note
+    assert result.segmentation.segment_ids.notna().all()  # the report itself goes on

@@ -130,3 +130,52 @@ def test_segment_answers():
     assert got.loc["a", "revenue_share"] == pytest.approx(0.4)
     assert got.loc["a", "median_days_since_last"] == 10.0
     assert got.loc["b", "median_days_between_purchases"] == 60.0
+
+
+def _printed_rule_holds(features: pd.DataFrame, rule: str) -> pd.Series:
+    """Where the rule as printed holds, read by pandas (not by the tree that wrote it)."""
+    if rule == "everyone":
+        return pd.Series(True, index=features.index)
+    if rule.startswith("(no leaf"):
+        return pd.Series(False, index=features.index)
+    return features.eval(rule.replace(" and ", " & ").replace(" or ", " | "))
+
+
+def _assert_printed_rules_have_their_fidelity(features, labels, depth):
+    got = surrogate_rules(features, labels, depth=depth)
+    holds = pd.DataFrame(
+        {row.segment: _printed_rule_holds(features, row.rule) for row in got.rules.itertuples()}
+    )
+    assert (holds.sum(axis=1) == 1).all(), "the printed rules must split the customers"
+    own = holds.to_numpy()[np.arange(len(labels)), holds.columns.get_indexer(labels)]
+    assert got.fidelity == pytest.approx(own.mean(), abs=0)
+    for row in got.rules.itertuples():
+        members = (labels == row.segment).to_numpy()
+        assert row.customers == members.sum()
+        assert row.fidelity == pytest.approx(holds[row.segment].to_numpy()[members].mean(), abs=0)
+    return got.rules.set_index("segment")["rule"]
+
+
+def test_a_printed_threshold_keeps_the_split_of_the_tree():
+    # The tree splits at 12,003.975; four significant digits (1.2e+04) would print a rule that
+    # puts every customer above it.
+    features = pd.DataFrame(
+        {"monetary_total": [12_001.10, 12_002.35, 12_003.80, 12_004.15, 12_005.00, 12_006.40]}
+    )
+    labels = pd.Series(["low"] * 3 + ["high"] * 3)
+    rules = _assert_printed_rules_have_their_fidelity(features, labels, depth=1)
+    assert rules.to_dict() == {"high": "monetary_total > 12004", "low": "monetary_total <= 12004"}
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_printed_rules_have_the_fidelity_printed_next_to_them(depth):
+    # Real units: spend in the thousands with cents, days, counts, shares.
+    import datetime as dt
+
+    from seglab.data import synth
+    from seglab.features import compute_features
+
+    data = synth.generate(1_500, seed=4)
+    features = compute_features(data.transactions, dt.date(2026, 10, 31))
+    labels = data.customers.set_index("customer_id").loc[features.index, "true_segment"]
+    _assert_printed_rules_have_their_fidelity(features, labels, depth)

@@ -109,14 +109,32 @@ def test_a_cold_rerun_elsewhere_gives_identical_artefacts(rendered: Path, tmp_pa
         assert (again / name).read_bytes() == (rendered / name).read_bytes(), name
     stable = [c for c in results.columns if c not in ("fit_seconds", "cached")]
     pd.testing.assert_frame_equal(rerun[stable], results[stable])
+    # The fresh report is rendered from the recomputed run and names the same segments.
+    names = open_run(again).segmentation.profile["name"]
+    assert names.tolist() == open_run(rendered).segmentation.profile["name"].tolist()
+    html = (again / "report.html").read_text()
+    assert all(name in html for name in names)
+
+
+def _notebook_started(report: Path) -> str:
+    """When papermill started executing the report's notebook (ISO time)."""
+    notebook = json.loads((report / "10-report.ipynb").read_text())
+    return notebook["metadata"]["papermill"]["start_time"]
 
 
 def test_a_warm_rerun_reuses_the_cached_run_and_republishes(rendered: Path):
     before = (rendered / "segments.parquet").read_bytes()
+    version, started = rendered.resolve(), _notebook_started(rendered)
     stages = sorted(p.name for p in (rendered.parents[2] / "cache" / "runs").iterdir())
     again = render_report(rendered.parents[2] / "config.yaml", out_root=rendered.parents[1])
     assert again == rendered and (again / "segments.parquet").read_bytes() == before
     assert sorted(p.name for p in (rendered.parents[2] / "cache" / "runs").iterdir()) == stages
+    # The stages come from the cache, but the report is rendered again into a new version: the
+    # notebook ran after the first one did, and the old version is gone.
+    assert again.resolve() != version and not version.exists()
+    assert _notebook_started(again) > started
+    html = (again / "report.html").read_text()
+    assert "Customer segmentation report" in html and 'src="data:image/png;base64,' in html
 
 
 def test_a_failing_notebook_is_kept_and_named(tmp_path):

@@ -47,6 +47,23 @@ def test_named_scalers_match_scikit_learn(name, oracle):
     np.testing.assert_allclose(ours, oracle.fit_transform(X), rtol=1e-10, atol=1e-12)
 
 
+def test_standard_and_robust_scaling_by_numpy():
+    # Independent of scikit-learn: population standard deviation; median and quartiles
+    # (numpy's linear interpolation, the definition RobustScaler documents).
+    standard = (X - X.mean(axis=0)) / X.std(axis=0, ddof=0)
+    np.testing.assert_allclose(FeatureScaler("standard").fit_transform(X), standard, rtol=1e-12)
+    q1, median, q3 = np.percentile(X, [25, 50, 75], axis=0)
+    robust = (X - median) / (q3 - q1)
+    np.testing.assert_allclose(FeatureScaler("robust").fit_transform(X), robust, rtol=1e-12)
+    # And by hand: 1, 2, 3, 4 has mean 2.5 and population sd sqrt(1.25).
+    x = np.array([[1.0], [2.0], [3.0], [4.0]])
+    expected = [-1.5 / 1.25**0.5, -0.5 / 1.25**0.5, 0.5 / 1.25**0.5, 1.5 / 1.25**0.5]
+    assert FeatureScaler("standard").fit_transform(x).ravel() == pytest.approx(expected)
+    # median 2.5, quartiles 1.75 and 3.25: IQR 1.5.
+    expected = [-1.5 / 1.5, -0.5 / 1.5, 0.5 / 1.5, 1.5 / 1.5]
+    assert FeatureScaler("robust").fit_transform(x).ravel() == pytest.approx(expected)
+
+
 def test_minmax_and_none_by_hand():
     x = np.array([[1.0], [3.0], [5.0]])
     assert FeatureScaler("minmax").fit_transform(x).ravel().tolist() == [0.0, 0.5, 1.0]
@@ -89,6 +106,16 @@ def test_winsorize_clips_at_fitted_percentiles():
 def test_pca_after_scaling_keeps_requested_components():
     out = FeatureScaler("standard", pca=2, random_state=0).fit_transform(X)
     assert out.shape == (200, 2)
+    # The same scores by numpy's SVD of the standardised data, up to each axis' sign.
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    U, S, _ = np.linalg.svd(Z - Z.mean(axis=0), full_matrices=False)
+    expected = U[:, :2] * S[:2]
+    signs = np.sign((out * expected).sum(axis=0))
+    np.testing.assert_allclose(out * signs, expected, rtol=1e-9, atol=1e-9)
+    # A share of variance keeps the fewest components that explain it (numpy's eigenvalues).
+    share = np.cumsum(S**2) / np.sum(S**2)
+    kept = FeatureScaler("standard", pca=0.9, random_state=0).fit_transform(X).shape[1]
+    assert kept == int(np.searchsorted(share, 0.9) + 1)
 
 
 def test_more_pca_components_than_features_is_refused_with_the_fix():

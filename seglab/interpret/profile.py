@@ -261,7 +261,7 @@ def surrogate_rules(
     tree = DecisionTreeClassifier(max_depth=depth, random_state=random_state).fit(X, y)
     predicted = tree.predict(X)
     paths: dict[object, list[str]] = {}
-    _collect(tree.tree_, 0, [], list(X.columns), tree.classes_, paths)
+    _collect(tree.tree_, 0, [], X, tree.classes_, paths)
     rows = []
     for segment in np.unique(y):
         members = y == segment
@@ -277,28 +277,43 @@ def surrogate_rules(
     return Rules(pd.DataFrame(rows), float((predicted == y).mean()), depth)
 
 
-def _collect(tree, node: int, conditions: list[str], names: list[str], classes, paths) -> None:
+def _collect(tree, node: int, conditions: list[str], X: pd.DataFrame, classes, paths) -> None:
     if tree.feature[node] == _tree.TREE_UNDEFINED:
         segment = classes[int(np.argmax(tree.value[node]))]
         paths.setdefault(segment, []).append(" and ".join(conditions) or "everyone")
         return
-    name, threshold = names[tree.feature[node]], tree.threshold[node]
+    name = X.columns[tree.feature[node]]
+    threshold = _threshold_text(tree.threshold[node], X[name].to_numpy(dtype="float64"))
     _collect(
         tree,
         tree.children_left[node],
-        [*conditions, f"{name} <= {threshold:.4g}"],
-        names,
+        [*conditions, f"{name} <= {threshold}"],
+        X,
         classes,
         paths,
     )
     _collect(
         tree,
         tree.children_right[node],
-        [*conditions, f"{name} > {threshold:.4g}"],
-        names,
+        [*conditions, f"{name} > {threshold}"],
+        X,
         classes,
         paths,
     )
+
+
+def _threshold_text(threshold: float, values: np.ndarray) -> str:
+    """The threshold with as few digits (four at least) as keep the tree's split of `values`.
+
+    The tree compares float32 copies of the features; the printed rule, read on the data,
+    must put every customer on the side the tree does (so its fidelity is the one printed).
+    """
+    tree_side = values.astype(np.float32) <= threshold
+    for digits in range(4, 18):
+        text = np.format_float_positional(float(f"{threshold:.{digits}g}"), trim="-")
+        if np.array_equal(values <= float(text), tree_side):
+            return text
+    return np.format_float_positional(threshold, trim="-")
 
 
 def boundary_customers(memberships: pd.DataFrame, threshold: float = 0.6) -> pd.DataFrame:
