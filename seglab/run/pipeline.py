@@ -406,7 +406,8 @@ def _migration(config, prepared, previous_as_of, schemes, segmentation, referenc
     try:
         before = features_stage(config, prepared, previous_as_of, cache)
     except DataError as exc:
-        return Migration(previous_as_of.isoformat(), {}, pd.DataFrame(), note=str(exc))
+        note = f"the previous period has no customers to compare with: {exc} (pass --previous)"
+        return Migration(previous_as_of.isoformat(), {}, pd.DataFrame(), note=note)
     scorer = reference if reference is not None else segmentation
     earlier_ids = scorer.score(before.customers).customers["segment_id"]
     earlier = classify(before.customers, config.heuristics)
