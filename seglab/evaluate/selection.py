@@ -127,7 +127,7 @@ def balance(sizes: Sequence[int]) -> float:
     """Normalised entropy of segment sizes: 1 for equal sizes, near 0 for one giant segment.
 
     >>> balance([50, 50]), round(balance([98, 1, 1]), 3)
-    (1.0, 0.101)
+    (1.0, 0.102)
     """
     counts = np.asarray(sizes, dtype=np.float64)
     if len(counts) < 2:
@@ -151,7 +151,7 @@ def eligibility(results: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     >>> table = pd.DataFrame({"solution": ["a", "b"], "sizes": ["600,400", "990,10"]})
     >>> eligibility(table, Rules())[["solution", "eligible", "reason"]].to_dict("records")
     [{'solution': 'a', 'eligible': True, 'reason': ''}, {'solution': 'b', 'eligible': False, \
-'reason': 'smallest segment 10 customers (1.0 %), under 2 % and 30'}]
+'reason': 'smallest segment 10 customers (1.0%), under 2% and 30'}]
     """
     rows = []
     for solution, text in zip(results["solution"], results["sizes"], strict=True):
