@@ -22,7 +22,7 @@ from seglab.evaluate.drift import describe, stability_index
 from seglab.interpret.identity import match_segments
 from seglab.interpret.saved import FORMAT, load_segmentation, save_segmentation
 from seglab.run.config import load_config
-from seglab.run.pipeline import run_segmentation
+from seglab.run.pipeline import compute_run, run_segmentation
 
 EXPERIMENTS = {
     "feature_sets": ["value", "shop"],
@@ -128,6 +128,12 @@ def test_a_name_for_a_segment_that_does_not_exist_is_an_error(trained, tmp_path,
     config = _config(tmp_path, config_writer, names={"S9": {"name": "ghost"}})
     with pytest.raises(ConfigError, match=r"S9.*never moved"):
         run_segmentation(config)
+
+
+def test_a_missing_reference_is_named_before_anything_runs(tmp_path, config_writer):
+    config = _config(tmp_path, config_writer, reference="nowhere/segmentation.skops")
+    with pytest.raises(ModelError, match=r"clustering\.reference: no segmentation file"):
+        compute_run(config)
 
 
 def test_names_keyed_by_cluster_number_are_refused(tmp_path, config_writer):

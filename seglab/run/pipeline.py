@@ -23,7 +23,7 @@ from seglab.cluster.assign import fit_assigner
 from seglab.data import reading
 from seglab.data.cleaning import CleaningAccount
 from seglab.data.reading import Prepared
-from seglab.errors import DataError
+from seglab.errors import DataError, ModelError
 from seglab.evaluate.comparison import Comparison, compare
 from seglab.evaluate.selection import Choice
 from seglab.features import Features, compute_features, resolve_feature_set
@@ -120,17 +120,6 @@ class Run:
     def scheme_summary(self, scheme: str) -> pd.DataFrame | None:
         """The summary table of one heuristic scheme, None when it did not run."""
         return self.schemes.summaries.get(scheme)
-
-    @property
-    def segments(self) -> pd.DataFrame:
-        """One row per customer: cluster, segment id and name, memberships, schemes and tags."""
-        labels = self.segmentation.labels
-        table = labels.to_frame("cluster").join(self.segmentation.segment_ids)
-        table = table.join(self.segmentation.segment_names)
-        if self.segmentation.memberships is not None:
-            table = table.join(self.segmentation.memberships)
-        tags = self.schemes.tags.rename(columns=lambda c: f"tag_{c}")
-        return table.join(self.schemes.labels.astype(str)).join(tags)
 
 
 def run_segmentation(
@@ -252,6 +241,11 @@ def _data_fingerprint(config: Config) -> str:
 def _run_key(config, as_of: dt.date, previous: dt.date | None, fingerprint: str, reference) -> str:
     dates = (as_of.isoformat(), previous and previous.isoformat())
     path = reference or config.clustering.reference
+    if path is not None and not Path(path).is_file():
+        raise ModelError(
+            f"clustering.reference: no segmentation file at '{path}'; point it at the "
+            "segmentation.skops a seglab report wrote, or remove the key"
+        )
     earlier = reading.fingerprint(Path(path)) if path is not None else None
     return make_key(
         config.model_dump(mode="json", exclude={"source"}), *dates, fingerprint, earlier
