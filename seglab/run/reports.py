@@ -94,10 +94,12 @@ def render_report(
         notebook_s = execute(REPORT_NOTEBOOK, notebook, {"run_dir": str(work)}, failed=failed)
         html_start = time.perf_counter()
         (work / "report.html").write_text(export_html(notebook), encoding="utf-8")
+        artefacts_start = time.perf_counter()
         write_artefacts(run, work)
         timings = {
             "notebook_s": round(notebook_s, 3),
-            "html_s": round(time.perf_counter() - html_start, 3),
+            "html_s": round(artefacts_start - html_start, 3),
+            "artefacts_s": round(time.perf_counter() - artefacts_start, 3),
             "total_s": round(time.perf_counter() - started, 3),
             "steps": run.provenance.timings,
         }
