@@ -8,6 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import settings
+
+# Property tests draw the same examples on every run, so a CI failure can be replayed.
+settings.register_profile("reproducible", derandomize=True)
+settings.load_profile("reproducible")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ONLINE_RETAIL = PROJECT_ROOT.parent / "shared" / "data" / "online_retail.parquet"
