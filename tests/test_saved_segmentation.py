@@ -22,7 +22,7 @@ from seglab.evaluate.drift import describe, stability_index
 from seglab.interpret.identity import match_segments
 from seglab.interpret.saved import FORMAT, load_segmentation, save_segmentation
 from seglab.run.config import load_config
-from seglab.run.pipeline import compute_run, run_segmentation
+from seglab.run.pipeline import _reference_key, compute_run, run_segmentation
 
 EXPERIMENTS = {
     "feature_sets": ["value", "shop"],
@@ -91,6 +91,15 @@ def test_score_from_transactions_and_from_the_command_line(trained, tmp_path, ca
     assert list(written.columns[:3]) == ["segment_id", "segment_name", "action"]
     assert (written["segment_id"] == run.segmentation.segment_ids).all()
     assert "Loyal big spenders" in capsys.readouterr().out
+
+
+def test_a_run_keyed_on_a_reference_keeps_its_key_when_the_reference_is_saved_again(
+    trained, tmp_path
+):
+    _, run, path = trained
+    again = save_segmentation(run.segmentation, tmp_path / "again.skops")
+    assert again.read_bytes() != path.read_bytes()  # skops names arrays after object ids
+    assert _reference_key(again) == _reference_key(path)
 
 
 def test_the_file_keeps_names_settings_and_training_facts(trained):

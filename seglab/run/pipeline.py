@@ -246,10 +246,21 @@ def _run_key(config, as_of: dt.date, previous: dt.date | None, fingerprint: str,
             f"clustering.reference: no segmentation file at '{path}'; point it at the "
             "segmentation.skops a seglab report wrote, or remove the key"
         )
-    earlier = reading.fingerprint(Path(path)) if path is not None else None
+    earlier = _reference_key(path) if path is not None else None
     return make_key(
         config.model_dump(mode="json", exclude={"source"}), *dates, fingerprint, earlier
     )
+
+
+def _reference_key(path: str | Path) -> str:
+    """The reference segmentation's identity by content: its file's bytes differ between two
+    saves of the same segmentation (skops names arrays after object ids)."""
+    earlier = load_segmentation(path)
+    model = earlier.model
+    return make_key(
+        earlier.solution, model.training, list(model.segment_ids), model.centres.tolist(),
+        earlier.names.astype(str).to_dict("list"),
+    )  # fmt: skip
 
 
 def open_run(
