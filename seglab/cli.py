@@ -173,12 +173,13 @@ def _report(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from seglab.interpret.identity import segment_number
     from seglab.run.scoring import score
 
     scores = score(args.model, args.config, as_of=args.as_of)
     table = scores.customers
     counts = table.groupby(["segment_id", "segment_name"]).size().reset_index()
-    counts = counts.sort_values("segment_id", key=lambda ids: ids.str[1:].astype(int))
+    counts = counts.sort_values("segment_id", key=lambda ids: ids.map(segment_number))
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):
         print(counts.rename(columns={0: "customers"}).to_string(index=False))
         print("\ndrift against the training customers (population stability index):")

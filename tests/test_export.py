@@ -31,7 +31,7 @@ def two_periods(tmp_path_factory, config_writer):
 def _export(run, folder):
     folder.mkdir()
     write_export(
-        run.segmentation, run.schemes, run.features.customers, run.migration,
+        run.segmentation, run.schemes, run.migration,
         snapshot=run.as_of, folder=folder, currency="EUR",
     )  # fmt: skip
     return folder
@@ -69,7 +69,7 @@ def test_membership_is_the_highest_membership(two_periods):
 
 def test_summary_figures_by_hand(two_periods):
     _, run = two_periods
-    summary = segment_summary(run.segmentation, run.features.customers).set_index("segment_id")
+    summary = segment_summary(run.segmentation).set_index("segment_id")
     customers = run.features.customers.assign(segment_id=run.segmentation.segment_ids)
     for segment_id, members in customers.groupby("segment_id"):
         row = summary.loc[segment_id]

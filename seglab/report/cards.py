@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from seglab.features.catalogue import FEATURES
+from seglab.report.tables import money
 
 __all__ = ["segment_cards"]
 
@@ -110,7 +111,7 @@ def _who(difference: pd.Series, segment: pd.Series, everyone: pd.Series, currenc
 def _amount(value: float, unit: str, currency: str) -> str:
     """A median with its unit: money in the currency, shares as percentages."""
     if unit == "currency":
-        return _money(value, currency)
+        return money(value, currency)
     if unit in ("share", "ratio") and abs(value) <= 1:
         return f"{value:.0%}"
     text = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.2g}"
@@ -129,19 +130,19 @@ def _persona(persona: pd.Series | None, currency: str) -> str:
     if "recency_days" in persona:
         facts.append(f"the last {persona['recency_days']:,.0f} days ago")
     if "monetary_total" in persona:
-        facts.append(f"{_money(persona['monetary_total'], currency)} in total")
+        facts.append(f"{money(persona['monetary_total'], currency)} in total")
     return f"customer {persona['customer_id']}: " + ", ".join(facts) + "."
 
 
 def _value(row: pd.Series, overall_order: float, currency: str) -> str:
-    text = f"{_money(row['revenue'], currency)} of net revenue"
+    text = f"{money(row['revenue'], currency)} of net revenue"
     order = row["average_order_value"]
     if pd.notna(order) and overall_order > 0:
         ratio = order / overall_order
         level = "above" if ratio > 1.15 else "below" if ratio < 0.87 else "about the same as"
         text += (
-            f"; an average order of {_money(order, currency)}, {level} the "
-            f"{_money(overall_order, currency)} of all customers ({ratio:.1f}×)"
+            f"; an average order of {money(order, currency)}, {level} the "
+            f"{money(overall_order, currency)} of all customers ({ratio:.1f}×)"
         )
     return text + "."
 
@@ -169,8 +170,3 @@ def _timing(answer: pd.Series | None) -> str:
 
 def _orders(customers: pd.DataFrame) -> float:
     return float(customers["frequency"].sum()) if "frequency" in customers else 0.0
-
-
-def _money(value: float, currency: str) -> str:
-    prefix = f"{currency} " if currency else ""
-    return f"{prefix}{value:,.0f}" if abs(value) >= 100 else f"{prefix}{value:,.2f}"

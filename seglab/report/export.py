@@ -87,12 +87,15 @@ def customer_table(
     return table.reset_index()
 
 
-def segment_summary(segmentation: Segmentation, customers: pd.DataFrame) -> pd.DataFrame:
-    """Per segment: id, name, customers, shares, revenue, average order value, recency, action."""
+def segment_summary(segmentation: Segmentation) -> pd.DataFrame:
+    """Per segment: id, name, customers, shares, revenue, average order value, recency, action.
+
+    Read from the segmentation's profile (means and medians of every feature per segment).
+    """
     profile = segmentation.profile
-    labels = segmentation.labels.to_numpy()
-    grouped = customers.groupby(labels)
-    orders = grouped["frequency"].sum() if "frequency" in customers else np.nan
+    orders = (
+        profile["mean_frequency"] * profile["customers"] if "mean_frequency" in profile else np.nan
+    )
     summary = pd.DataFrame(
         {
             "segment_id": profile["segment_id"],
@@ -102,9 +105,7 @@ def segment_summary(segmentation: Segmentation, customers: pd.DataFrame) -> pd.D
             "revenue": profile["revenue"],
             "revenue_share": profile["revenue_share"],
             "average_order_value": profile["revenue"] / orders,
-            "median_recency_days": grouped["recency_days"].median()
-            if "recency_days" in customers
-            else np.nan,
+            "median_recency_days": profile.get("median_recency_days", np.nan),
             "action": profile["action"],
             "description": profile["description"],
         }
@@ -135,7 +136,6 @@ def data_dictionary(
 def write_export(
     segmentation: Segmentation,
     schemes: SchemeLabels,
-    customers: pd.DataFrame,
     migration: Migration,
     *,
     snapshot: dt.date,
@@ -144,7 +144,7 @@ def write_export(
 ) -> list[Path]:
     """Write the CRM files into `folder`; return their paths."""
     table = customer_table(segmentation, schemes, snapshot)
-    summary = segment_summary(segmentation, customers)
+    summary = segment_summary(segmentation)
     dictionary = data_dictionary(
         {"customers": table, "segment_summary": summary}, schemes, currency
     )

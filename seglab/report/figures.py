@@ -20,6 +20,8 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
+from seglab.interpret.identity import SEGMENT_ID, segment_number
+
 __all__ = [
     "WRAP",
     "agreement_heatmap",
@@ -60,7 +62,7 @@ def segment_colours(segment_ids: Sequence[str]) -> dict[str, tuple]:
     """
     colours = {}
     for segment_id in segment_ids:
-        number = int(str(segment_id)[1:]) if str(segment_id)[1:].isdigit() else 1
+        number = segment_number(segment_id) if SEGMENT_ID.match(str(segment_id)) else 1
         colours[segment_id] = SEGMENT_PALETTE[(number - 1) % len(SEGMENT_PALETTE)]
     return colours
 
@@ -518,7 +520,7 @@ def embedding_scatter(
         palette = {
             label: by_id[i] for i, label in zip(frame["segment_id"], frame["segment"], strict=True)
         }
-        frame = frame.sort_values("segment_id", key=lambda ids: ids.str[1:].astype(int))
+        frame = frame.sort_values("segment_id", key=lambda ids: ids.map(segment_number))
     fig = Figure(figsize=(7.5, 5), layout="constrained")
     ax = fig.subplots()
     sns.scatterplot(frame, x="x", y="y", hue="segment", palette=palette, s=5, linewidth=0,

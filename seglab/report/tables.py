@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_ROWS", "full_table_name", "readable", "setup_display"]
+__all__ = ["MAX_ROWS", "full_table_name", "money", "readable", "setup_display"]
 
 #: Tables longer than this show their first rows and name the CSV that holds them all.
 MAX_ROWS = 25
@@ -86,15 +86,22 @@ def _formatter(column: object, values: pd.Series, currency: str):
     if _SHARE.search(label):
         return lambda v: "–" if pd.isna(v) else f"{v:.1%}"
     if _MONEY.search(label) and "share" not in label:
-        prefix = f"{currency} " if currency else ""
-        return lambda v: (
-            "–" if pd.isna(v) else f"{prefix}{v:,.0f}" if abs(v) >= 100 else f"{prefix}{v:,.2f}"
-        )
+        return lambda v: "–" if pd.isna(v) else money(v, currency)
     if _COUNT.search(label) or pd.api.types.is_integer_dtype(values):
         return lambda v: (
             "–" if pd.isna(v) else f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
         )
     return _number
+
+
+def money(value: float, currency: str = "") -> str:
+    """An amount for reading: whole units from 100 up, cents below, the currency first.
+
+    >>> money(9747748.4, "GBP"), money(18.8)
+    ('GBP 9,747,748', '18.80')
+    """
+    prefix = f"{currency} " if currency else ""
+    return f"{prefix}{value:,.0f}" if abs(value) >= 100 else f"{prefix}{value:,.2f}"
 
 
 def _number(value: float) -> str:

@@ -175,7 +175,7 @@ def write_artefacts(run: Run, folder: Path) -> list[Path]:
     """
     shutil.copyfile(folder / "stages" / MODEL_FILE, folder / MODEL_FILE)
     written = write_export(
-        run.segmentation, run.schemes, run.features.customers, run.migration,
+        run.segmentation, run.schemes, run.migration,
         snapshot=run.as_of, folder=folder, currency=run.config.data.currency,
     )  # fmt: skip
     run.grid.results.to_parquet(folder / "results.parquet", index=False)
