@@ -60,9 +60,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _features(args: argparse.Namespace) -> int:
-    from seglab.run.pipeline import run_heuristics
+    from seglab.run.pipeline import customer_features
 
-    features, _ = run_heuristics(args.config, as_of=args.as_of)
+    features = customer_features(args.config, as_of=args.as_of)
     table = features.table.reset_index()
     _write_table(table, Path(args.out))
     print(

@@ -19,6 +19,7 @@ import datetime as dt
 import functools
 import importlib.util
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,11 @@ import pytest
 from scipy import integrate, optimize, special, stats
 
 from seglab.errors import ConfigError, DataError, SchemaError, SeglabWarning
-from seglab.features import clv, compute_features
+from seglab.features import clv, compute_features, lifetime
 from seglab.features.clv import BgNbdParams, GammaGammaParams
+from seglab.features.lifetime import ClvConfig, value_customers
+from seglab.report.notes import notes_on_run
+from seglab.report.text import value_text
 
 CALIBRATION_END = dt.date(1997, 9, 30)
 PUBLISHED_BGNBD = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -84,8 +88,8 @@ def cdnow(cdnow_features) -> dict[str, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def cdnow_model(cdnow_features) -> clv.ClvModel:
-    return clv.fit_clv(cdnow_features)
+def cdnow_model(cdnow_features) -> lifetime.ClvModel:
+    return lifetime.fit_clv(cdnow_features)
 
 
 # --- The published figures ----------------------------------------------------------------------
@@ -137,7 +141,7 @@ def test_fit_clv_on_the_feature_table_gives_the_published_fits(cdnow_model):
 
 
 def test_fitting_in_days_or_weeks_gives_the_same_model(cdnow_features, cdnow_model):
-    days = clv.fit_clv(cdnow_features, time_unit_days=1.0)
+    days = lifetime.fit_clv(cdnow_features, time_unit_days=1.0)
     weeks = cdnow_model
     for name in ("r", "a", "b"):
         assert getattr(days.bgnbd.params, name) == pytest.approx(
@@ -151,7 +155,7 @@ def test_fitting_in_days_or_weeks_gives_the_same_model(cdnow_features, cdnow_mod
 
 
 def test_the_same_data_give_the_same_numbers(cdnow_features, cdnow_model):
-    again = clv.fit_clv(cdnow_features.copy())
+    again = lifetime.fit_clv(cdnow_features.copy())
     assert again.summary() == cdnow_model.summary()
     pd.testing.assert_frame_equal(again.customers, cdnow_model.customers, check_exact=True)
 
@@ -363,7 +367,7 @@ def test_fit_clv_values_customers_with_its_own_fits(cdnow_features, cdnow_model,
         cdnow["m"],
     )  # fmt: skip
     np.testing.assert_allclose(model.customers["clv"], expected, rtol=1e-12)
-    longer = clv.fit_clv(cdnow_features, horizon_days=730, annual_discount_rate=0.2)
+    longer = lifetime.fit_clv(cdnow_features, horizon_days=730, annual_discount_rate=0.2)
     assert (longer.customers["clv"] > model.customers["clv"]).all()
 
 
@@ -385,7 +389,7 @@ def _btyd_table(n_customers: int, n_repeat: int, longest_days: float = 300.0) ->
     )
 
 
-def _assert_not_fitted(model: clv.ClvModel, table: pd.DataFrame) -> None:
+def _assert_not_fitted(model: lifetime.ClvModel, table: pd.DataFrame) -> None:
     assert not model.fitted
     assert model.summary() == {"bgnbd": None, "gamma_gamma": None, "reason": model.reason}
     assert model.customers.index.equals(table.index)
@@ -405,7 +409,7 @@ def _assert_not_fitted(model: clv.ClvModel, table: pd.DataFrame) -> None:
 def test_too_little_data_is_not_fitted_and_says_why(n_customers, n_repeat, longest_days, reason):
     table = _btyd_table(n_customers, n_repeat, longest_days)
     with pytest.warns(SeglabWarning, match="customer lifetime value not estimated") as caught:
-        model = clv.fit_clv(table)
+        model = lifetime.fit_clv(table)
     assert reason in model.reason
     assert str(caught[0].message) == model.reason
     assert model.bgnbd is None and model.n_repeat_customers == n_repeat
@@ -414,7 +418,7 @@ def test_too_little_data_is_not_fitted_and_says_why(n_customers, n_repeat, longe
 
 def test_a_fit_that_does_not_converge_is_reported_in_words(cdnow_features):
     with pytest.warns(SeglabWarning, match="BG/NBD fit did not converge in 2 iterations"):
-        model = clv.fit_clv(cdnow_features, max_iter=2)
+        model = lifetime.fit_clv(cdnow_features, max_iter=2)
     assert not model.bgnbd.converged and model.gamma_gamma is None
     _assert_not_fitted(model, cdnow_features)
 
@@ -424,7 +428,7 @@ def test_spend_without_spread_runs_to_the_edge_and_is_reported(cdnow_features):
         btyd_monetary=np.where(cdnow_features["btyd_frequency"] > 0, 20.0, 0.0)
     )
     with pytest.warns(SeglabWarning, match="Gamma-Gamma fit ran to the edge of the parameter"):
-        model = clv.fit_clv(same_spend)
+        model = lifetime.fit_clv(same_spend)
     summary = model.summary()
     assert summary["bgnbd"] is not None and summary["gamma_gamma"] is None
     assert "the data do not pin it down" in summary["reason"]
@@ -439,7 +443,7 @@ def test_spend_without_a_mean_is_not_valued(cdnow_features):
     spend = np.zeros(repeat.size)
     spend[repeat] = np.exp(3 + 2.5 * special.ndtri(ranks))
     with pytest.warns(SeglabWarning, match=r"q = 0\.\d+ <= 1, a spend distribution without a mean"):
-        model = clv.fit_clv(cdnow_features.assign(btyd_monetary=spend))
+        model = lifetime.fit_clv(cdnow_features.assign(btyd_monetary=spend))
     assert model.gamma_gamma.converged and model.gamma_gamma.params.q < 1
     assert model.customers["clv"].isna().all()
 
@@ -451,12 +455,50 @@ def test_broken_inputs_raise_errors_that_name_the_problem():
     with pytest.raises(
         DataError, match=r"1 customer\(s\) have recency < 0 or recency > T \(c0003\)"
     ):
-        clv.fit_clv(late)
+        lifetime.fit_clv(late)
     with pytest.raises(SchemaError, match="lacks btyd_T; compute them with compute_features"):
-        clv.fit_clv(table.drop(columns="btyd_T"))
+        lifetime.fit_clv(table.drop(columns="btyd_T"))
     with pytest.raises(ConfigError, match="horizon_days must be a number of days > 0; got 0"):
-        clv.fit_clv(table, horizon_days=0)
+        lifetime.fit_clv(table, horizon_days=0)
     with pytest.raises(DataError, match="a frequency that is negative or not whole"):
         clv.fit_bgnbd([1.5], [1.0], [2.0])
     with pytest.raises(DataError, match="repeat customers only"):
         clv.fit_gamma_gamma([0, 2], [0.0, 10.0])
+
+
+def test_the_stage_reports_the_published_fits_for_summary_json(cdnow_features, cdnow_model):
+    value = value_customers(cdnow_features, ClvConfig())
+    assert value.fitted and (value.n_customers, value.n_repeat_customers) == (2357, 946)
+    summary = value.summary()
+    for name, published in PUBLISHED_BGNBD._asdict().items():
+        assert summary["bgnbd"][name] == pytest.approx(published, rel=0.01), name
+    assert summary["bgnbd"]["log_likelihood"] == pytest.approx(PUBLISHED_LOG_LIKELIHOOD, abs=0.1)
+    for name, published in LIFETIMES_GAMMA_GAMMA._asdict().items():
+        assert summary["gamma_gamma"][name] == pytest.approx(published, rel=0.01), name
+    assert (summary["horizon_days"], summary["time_unit_days"], summary["reason"]) == (
+        365,
+        7.0,
+        None,
+    )
+    pd.testing.assert_frame_equal(value.customers, cdnow_model.customers)
+    assert value.table()["parameter"].tolist() == [
+        "r", "alpha", "a", "b", "log_likelihood", "p", "q", "gamma"
+    ]  # fmt: skip
+
+
+def test_the_stage_switched_off_or_starved_values_nobody_and_says_why(cdnow_features):
+    off = value_customers(cdnow_features, ClvConfig(enabled=False))
+    assert off.customers.isna().all().all() and "clv.enabled: false" in off.reason
+    assert off.table().empty
+    one_off = cdnow_features.assign(btyd_frequency=0.0, btyd_recency=0.0, btyd_monetary=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the reason is kept in the result, not warned twice
+        starved = value_customers(one_off, ClvConfig())
+    assert not starved.fitted and starved.customers.isna().all().all()
+    assert "only 0 of 2357 customers have a repeat purchase" in starved.reason
+    text = value_text(starved, pd.DataFrame())
+    assert text.startswith("Lifetime value was not estimated: only 0 of 2357")
+    assert "not estimated: customer lifetime value" not in text
+    assert notes_on_run([], value=starved).startswith(
+        "- Customer lifetime value not estimated: only 0 of 2357 customers"
+    )

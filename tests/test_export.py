@@ -12,6 +12,7 @@ from seglab.report.export import (
     segment_summary,
     write_export,
 )
+from seglab.report.text import value_text
 from seglab.run.pipeline import run_segmentation
 
 
@@ -105,3 +106,27 @@ def test_files_dictionary_and_movers(two_periods, tmp_path):
     segments = movers[movers["change"] == "segment"]
     assert (segments["from"] != segments["to"]).all()
     assert set(segments["direction"]) <= {"up", "down", "other"}
+
+
+def test_lifetime_value_per_customer_and_segment_by_hand(two_periods):
+    _, run = two_periods
+    assert run.value.fitted, run.value.reason
+    clv = run.value.customers["clv"]
+    table = customer_table(run.segmentation, run.schemes, run.as_of, run.value)
+    assert list(table.columns[5:10]) == [
+        "membership", "expected_purchases", "p_alive", "expected_order_value", "clv"
+    ]  # fmt: skip
+    assert table.set_index("customer_id")["clv"].to_numpy() == pytest.approx(
+        clv.to_numpy(), abs=1e-6
+    )
+    summary = segment_summary(run.segmentation, run.value).set_index("segment_id")
+    assert list(summary.columns[5:8]) == ["clv_total", "clv_mean", "clv_share"]
+    for segment_id, members in clv.groupby(run.segmentation.segment_ids):
+        assert summary.loc[segment_id, "clv_total"] == pytest.approx(members.sum())
+        assert summary.loc[segment_id, "clv_mean"] == pytest.approx(members.mean())
+        assert summary.loc[segment_id, "clv_share"] == pytest.approx(members.sum() / clv.sum())
+    text = value_text(run.value, summary.reset_index(), currency="EUR")
+    gain = (summary["clv_share"] - summary["revenue_share"]).sort_values()
+    assert f"EUR {clv.sum():,.0f}" in text
+    assert f"**{gain.index[-1]} (" in text.split("gains weight")[0]
+    assert f"**{gain.index[0]} (" in text.split("gains weight")[1]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats
 
 from seglab.errors import ConfigError, DataError, SchemaError
 from seglab.heuristics.classify import classify
@@ -729,6 +730,34 @@ def test_value_potential_quadrants():
     axes = result.derived["value_potential"]
     assert axes["value_axis"].tolist() == [0.875, 0.625, 0.375, 0.125]
     assert axes["potential_axis"].tolist() == [0.6875, 0.5, 0.5625, 0.25]
+    note = result.warnings.query("kind == 'note'")["message"].iloc[0]
+    assert "potential is ranked by revenue growth and recency" in note
+
+
+def test_value_potential_takes_lifetime_value_as_potential():
+    """With a ``clv`` column the potential is its mid rank, (rank - 1/2) / n with ties averaged
+    (scipy's rankdata), whatever growth and recency say; an all-missing one is not used."""
+    names = ["monetary_total", "frequency", "tenure_days", "revenue_growth", "recency_days"]
+    rows = [(400.0, 40, 400, 1.0, 10), (300.0, 30, 300, -1.0, 10), (200.0, 20, 200, 2.0, 300),
+            (100.0, 10, 100, -1.0, 300), (250.0, 25, 250, 0.0, 100)]  # fmt: skip
+    table = customers({f"c{i}": dict(zip(names, row, strict=True)) for i, row in enumerate(rows)})
+    table["clv"] = [10.0, 900.0, 50.0, 50.0, 0.0]
+    result = classify(table, {"schemes": ["value_potential"]})
+    expected = (stats.rankdata(table["clv"]) - 0.5) / len(table)
+    assert result.derived["value_potential"]["potential_axis"].to_numpy() == pytest.approx(expected)
+    assert result.labels["value_potential"].astype(str).tolist() == [
+        "harvest",
+        "keep and develop",
+        "develop carefully",
+        "develop carefully",
+        "release",
+    ]  # fmt: skip  value axis .9 .7 .3 .1 .5; clv ranks .3 .9 .6 .6 .1 (ties at 50 share .6)
+    assert result.warnings.query("kind == 'note'").empty
+    without = classify(table.assign(clv=np.nan), {"schemes": ["value_potential"]})
+    proxies = classify(table.drop(columns="clv"), {"schemes": ["value_potential"]})
+    pd.testing.assert_frame_equal(
+        without.derived["value_potential"], proxies.derived["value_potential"]
+    )
 
 
 # --- Scheme 9: tags ---------------------------------------------------------------------------

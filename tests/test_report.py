@@ -42,12 +42,14 @@ def _text(html: str) -> str:
 def test_the_report_opens_with_the_answer_and_reads_cleanly(rendered: Path):
     html = (rendered / "report.html").read_text()
     text = _text(html)
-    order = [text.index(s) for s in ("The answer", "The segments", "Appendix: technical evidence",
+    order = [text.index(s) for s in ("The answer", "The segments", "Future value",
+                                     "Appendix: technical evidence", "Lifetime value models",
                                      "Notes on this run")]  # fmt: skip
     assert order == sorted(order)
     for segment_id in ("S1", "S2", "S3", "S4"):
         assert f"{segment_id} · " in text  # a card per segment
     assert "Recommended action." in text
+    assert re.search(r"Over the next 1 year the customers are expected to bring \*?\*?[\d,]+", text)
     assert not re.search(r"\d\.\d+e[+-]\d+", text), "numbers in scientific notation"
     assert "application/vnd.jupyter.stderr" not in html.split("</style>")[-1]
     assert not re.search(r"\w+Warning:", text), "a library warning reached the page"
@@ -82,6 +84,10 @@ def test_artefacts(rendered: Path):
     summary = json.loads((rendered / "summary.json").read_text())
     assert summary["chosen_solution"] == "value/log_standard/kmeans/k=4/seed=0"
     assert sum(c["customers"] for c in summary["clusters"].values()) == len(segments)
+    value = summary["clv"]
+    assert list(value["bgnbd"]) == ["a", "alpha", "b", "log_likelihood", "r"]  # sorted keys
+    assert list(value["gamma_gamma"]) == ["gamma", "p", "q"] and value["reason"] is None
+    assert segments["clv"].notna().all() and segments["p_alive"].between(0, 1).all()
 
 
 def test_the_notebook_reads_the_run_folder_it_ships_with(rendered: Path):

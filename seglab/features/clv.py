@@ -8,10 +8,9 @@
   transaction's value is Gamma(shape p, rate ν), ν ~ Gamma(shape q, rate gamma) across customers,
   independent of the purchases. Data: the mean value ``m_x > 0`` of ``x >= 1`` repeat purchases.
 
-Both are fitted by maximum likelihood with SciPy. :func:`fit_clv` takes the feature table (the
-``btyd_*`` columns, in days), checks that the data can support the models, fits both and values
-every customer; with too little data or a failed optimisation its :class:`ClvModel` says why in
-a sentence (and warns with it) instead of holding a nonsense fit.
+Both are fitted by maximum likelihood with SciPy; :func:`customer_lifetime_value` combines them.
+:func:`seglab.features.lifetime.fit_clv` applies them to the feature table (the ``btyd_*``
+columns, in days) once it has checked that the data can support them.
 
 Time unit: the fit runs in units of ``time_unit_days`` days (7, weeks, by default, as the
 published CDNOW figures). Only alpha carries the unit: fitting in days multiplies it by 7, leaves
@@ -22,40 +21,41 @@ times) by ``sum(x) * log(7)``.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import optimize, special
 
-from seglab.errors import ConfigError, DataError, SchemaError, SeglabWarning
+from seglab.errors import ConfigError, DataError
 from seglab.features.compute import DAYS_PER_MONTH
 
 __all__ = [
-    "BTYD_COLUMNS", "MIN_HISTORY_DAYS", "MIN_REPEAT_CUSTOMERS", "MIN_REPEAT_SHARE", "BgNbdParams",
-    "ClvModel", "GammaGammaParams", "ModelFit", "bgnbd_expected_purchases", "bgnbd_log_likelihood",
-    "bgnbd_probability_alive", "customer_lifetime_value", "fit_bgnbd", "fit_clv", "fit_gamma_gamma",
-    "gamma_gamma_expected_value", "gamma_gamma_log_likelihood",
+    "BTYD_COLUMNS",
+    "MAX_ITER",
+    "BgNbdParams",
+    "GammaGammaParams",
+    "ModelFit",
+    "bgnbd_expected_purchases",
+    "bgnbd_log_likelihood",
+    "bgnbd_probability_alive",
+    "check_btyd",
+    "check_settings",
+    "customer_lifetime_value",
+    "first_bad",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "gamma_gamma_expected_value",
+    "gamma_gamma_log_likelihood",
 ]  # fmt: skip
 
 BTYD_COLUMNS = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
-#: Customers with a repeat purchase of positive value needed: each is one observation of spend
-#: and of the repeat rate; with fewer, the estimates are guesses.
-MIN_REPEAT_CUSTOMERS = 50
-#: Share of all customers who must have such a repeat purchase: below it nearly everyone is a
-#: one-off buyer and the BG/NBD cannot tell "buys rarely" from "left after the first purchase".
-MIN_REPEAT_SHARE = 0.05
-#: The longest customer history (btyd_T) needed, a quarter of a year: with less, a gap between
-#: purchases cannot be told from a departure.
-MIN_HISTORY_DAYS = 90
 DAYS_PER_YEAR = 12 * DAYS_PER_MONTH  # 365.25
 #: Log-parameters are searched in [-_LOG_BOUND, _LOG_BOUND]: parameters from 1e-6 to 1e6.
 _LOG_BOUND = math.log(1e6)
-_MAX_ITER = 500
+MAX_ITER = 500
 
 
 class BgNbdParams(NamedTuple):
@@ -124,12 +124,12 @@ def bgnbd_log_likelihood(
     >>> float(np.exp(bgnbd_log_likelihood(BgNbdParams(1.0, 1.0, 1.0, 1.0), 0, 0.0, 1.0)))
     0.5
     """
-    a1, a2, a3 = _bgnbd_terms(params, *_check_btyd(frequency, recency, T))
+    a1, a2, a3 = _bgnbd_terms(params, *check_btyd(frequency, recency, T))
     return a1 + np.logaddexp(a2, a3)
 
 
 def fit_bgnbd(
-    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *, max_iter: int = _MAX_ITER
+    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *, max_iter: int = MAX_ITER
 ) -> ModelFit[BgNbdParams]:
     """Fit the BG/NBD model by maximum likelihood (L-BFGS-B on the log-parameters).
 
@@ -144,7 +144,7 @@ def fit_bgnbd(
     max_iter : int
         Iterations allowed before the fit is reported as not converged.
     """
-    (x, t_x, age), weight = _distinct(*_check_btyd(frequency, recency, T))
+    (x, t_x, age), weight = _distinct(*check_btyd(frequency, recency, T))
     mean_x = max(x @ weight, 1.0) / weight.sum()
     start = np.log([1.0, max(age @ weight / weight.sum(), 1e-3) / mean_x, 1.0, 1.0])
     found, converged, message = _maximise(
@@ -168,7 +168,7 @@ def bgnbd_probability_alive(
     >>> [round(float(v), 3) for v in p]
     [1.0, 0.5, 0.2]
     """
-    _, alive, gone = _bgnbd_terms(params, *_check_btyd(frequency, recency, T))
+    _, alive, gone = _bgnbd_terms(params, *check_btyd(frequency, recency, T))
     return special.expit(alive - gone)
 
 
@@ -195,7 +195,7 @@ def bgnbd_expected_purchases(
     1.226
     """
     r, alpha, a, b = params
-    x, t_x, age = _check_btyd(frequency, recency, T)
+    x, t_x, age = check_btyd(frequency, recency, T)
     c = a + b + x - 1
     t = np.asarray(t, dtype=np.float64)
     z = t / (alpha + age + t)
@@ -203,7 +203,7 @@ def bgnbd_expected_purchases(
     return c / (a - 1) * (1 - rest) * bgnbd_probability_alive(params, x, t_x, age)
 
 
-def _check_btyd(
+def check_btyd(
     frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, ids: ArrayLike | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x, t_x and T as float arrays, or a DataError naming the customers that break the model."""
@@ -217,13 +217,13 @@ def _check_btyd(
     for what, bad in problems.items():
         if bad.any():
             raise DataError(
-                f"{int(bad.sum())} customer(s) have {what} ({_first(bad, ids)}); "
+                f"{int(bad.sum())} customer(s) have {what} ({first_bad(bad, ids)}); "
                 "the btyd_* features of seglab.features.compute_features always fit the model"
             )
     return x, t_x, age
 
 
-def _first(bad: np.ndarray, ids: ArrayLike | None) -> str:
+def first_bad(bad: np.ndarray, ids: ArrayLike | None) -> str:
     """The first five offending customers (ids, or positions), for an error message."""
     ids = np.arange(bad.size) if ids is None else np.asarray(ids)
     shown = ", ".join(str(i) for i in ids.reshape(-1)[bad.reshape(-1)][:5])
@@ -291,7 +291,7 @@ def gamma_gamma_log_likelihood(
 
 
 def fit_gamma_gamma(
-    frequency: ArrayLike, monetary: ArrayLike, *, max_iter: int = _MAX_ITER
+    frequency: ArrayLike, monetary: ArrayLike, *, max_iter: int = MAX_ITER
 ) -> ModelFit[GammaGammaParams]:
     """Fit the Gamma-Gamma model by maximum likelihood on repeat customers (x >= 1, m_x > 0).
 
@@ -339,7 +339,7 @@ def _check_repeat_spend(frequency: ArrayLike, monetary: ArrayLike) -> tuple[np.n
     if bad.any():
         raise DataError(
             f"the Gamma-Gamma model takes repeat customers only (x >= 1, m_x > 0); "
-            f"{int(bad.sum())} of {bad.size} are not (positions {_first(bad, None)})"
+            f"{int(bad.sum())} of {bad.size} are not (positions {first_bad(bad, None)})"
         )
     return x, m
 
@@ -410,8 +410,8 @@ def customer_lifetime_value(
     ndarray
         CLV per customer, in the currency of `monetary`.
     """
-    _check_settings(horizon_days, annual_discount_rate, time_unit_days)
-    x, t_x, age = _check_btyd(frequency, recency, T)
+    check_settings(horizon_days, annual_discount_rate, time_unit_days)
+    x, t_x, age = check_btyd(frequency, recency, T)
     so_far, discounted = np.zeros(x.shape), np.zeros(x.shape)
     for k in range(1, math.ceil(round(horizon_days / DAYS_PER_MONTH, 9)) + 1):
         end = min(k * DAYS_PER_MONTH, horizon_days)
@@ -419,178 +419,6 @@ def customer_lifetime_value(
         discounted += (by_end - so_far) / (1 + annual_discount_rate) ** (end / DAYS_PER_YEAR)
         so_far = by_end
     return gamma_gamma_expected_value(gamma_gamma, x, monetary) * discounted
-
-
-@dataclass(frozen=True)
-class ClvModel:
-    """Customer lifetime value as of the features' date: the two fits and the customer table.
-
-    Attributes
-    ----------
-    customers : DataFrame
-        Indexed like the feature table: ``expected_purchases`` (in the horizon), ``p_alive``
-        (now), ``expected_order_value`` and ``clv`` (see :func:`customer_lifetime_value`);
-        NaN in the columns of a model that was not fitted.
-    bgnbd, gamma_gamma : ModelFit or None
-        The purchase and the spend model's fits; None when not tried.
-    n_customers, n_repeat_customers : int
-        Customers in the table (the BG/NBD's), and those with a repeat purchase of positive
-        mean value (the Gamma-Gamma's).
-    horizon_days, annual_discount_rate, time_unit_days : float
-        As in :func:`fit_clv`.
-    reason : str or None
-        Why the value was not estimated, in words; None when both models were fitted.
-    """
-
-    customers: pd.DataFrame
-    bgnbd: ModelFit[BgNbdParams] | None
-    gamma_gamma: ModelFit[GammaGammaParams] | None
-    n_customers: int
-    n_repeat_customers: int
-    horizon_days: float
-    annual_discount_rate: float
-    time_unit_days: float
-    reason: str | None = None
-
-    @property
-    def fitted(self) -> bool:
-        """Whether both models were fitted and every customer has a value."""
-        return self.reason is None
-
-    def summary(self) -> dict[str, Any]:
-        """The fitted figures as plain data (for summary.json); alpha per `time_unit_days` days.
-
-        ``{"bgnbd": {"r", "alpha", "a", "b", "log_likelihood"}, "gamma_gamma": {"p", "q",
-        "gamma"}}``; a model not fitted is None, and then ``"reason"`` says why.
-        """
-        summary: dict[str, Any] = {"bgnbd": None, "gamma_gamma": None}
-        if self.bgnbd is not None and self.bgnbd.converged:
-            log_l = {"log_likelihood": self.bgnbd.log_likelihood}
-            summary["bgnbd"] = {**self.bgnbd.params._asdict(), **log_l}
-        if self.fitted and self.gamma_gamma is not None:
-            summary["gamma_gamma"] = self.gamma_gamma.params._asdict()
-        if self.reason is not None:
-            summary["reason"] = self.reason
-        return summary
-
-
-def fit_clv(
-    features: pd.DataFrame,
-    *,
-    horizon_days: float = 365.0,
-    annual_discount_rate: float = 0.1,
-    time_unit_days: float = 7.0,
-    max_iter: int = _MAX_ITER,
-) -> ClvModel:
-    """Fit the BG/NBD and Gamma-Gamma models to the customer table and value every customer.
-
-    The models are fitted only when the data can support them: at least
-    ``MIN_REPEAT_CUSTOMERS`` (50) customers, and ``MIN_REPEAT_SHARE`` (5 %) of all, with a
-    repeat purchase of positive value, and a longest history (btyd_T) of at least
-    ``MIN_HISTORY_DAYS`` (90) days. Otherwise, or when a fit does not converge, or when the
-    fitted spend distribution has no mean (q <= 1), the result says why in ``reason`` and a
-    :class:`SeglabWarning` repeats it; such data raise no exception.
-
-    Parameters
-    ----------
-    features : DataFrame
-        The customer table of :func:`seglab.features.compute_features` with the columns
-        ``btyd_frequency``, ``btyd_recency`` and ``btyd_T`` (days) and ``btyd_monetary``.
-    horizon_days : float
-        Length H of the future valued, in days.
-    annual_discount_rate : float
-        Discount rate d per year, >= 0.
-    time_unit_days : float
-        Days per time unit of the fit (7: weeks, alpha per week; 1: days, alpha per day).
-        The predictions do not depend on it.
-    max_iter : int
-        Iterations allowed to each optimisation.
-
-    Returns
-    -------
-    ClvModel
-    """
-    _check_settings(horizon_days, annual_discount_rate, time_unit_days)
-    x, t_x, age, m = _read_btyd(features, time_unit_days)
-    repeat = (x >= 1) & (m > 0)
-    settings = {
-        "n_customers": int(x.size),
-        "n_repeat_customers": int(repeat.sum()),
-        "horizon_days": float(horizon_days),
-        "annual_discount_rate": float(annual_discount_rate),
-        "time_unit_days": float(time_unit_days),
-    }
-    table = pd.DataFrame(np.nan, index=features.index, columns=list(_TABLE_COLUMNS))
-    longest_days = float(age.max(initial=0)) * time_unit_days
-    if (reason := _insufficient(x.size, int(repeat.sum()), longest_days)) is not None:
-        return _not_fitted(reason, table, None, None, **settings)
-    bgnbd = fit_bgnbd(x, t_x, age, max_iter=max_iter)
-    if not bgnbd.converged:
-        return _not_fitted(bgnbd.message, table, bgnbd, None, **settings)
-    horizon = horizon_days / time_unit_days
-    table["expected_purchases"] = bgnbd_expected_purchases(bgnbd.params, horizon, x, t_x, age)
-    table["p_alive"] = bgnbd_probability_alive(bgnbd.params, x, t_x, age)
-    spend = fit_gamma_gamma(x[repeat], m[repeat], max_iter=max_iter)
-    if not spend.converged:
-        return _not_fitted(spend.message, table, bgnbd, spend, **settings)
-    if spend.params.q <= 1:
-        reason = (
-            f"the Gamma-Gamma fit gives q = {spend.params.q:.3g} <= 1, a spend distribution "
-            "without a mean: order values are too heavy-tailed for the model"
-        )
-        return _not_fitted(reason, table, bgnbd, spend, **settings)
-    table["expected_order_value"] = gamma_gamma_expected_value(spend.params, x, m)
-    table["clv"] = customer_lifetime_value(
-        bgnbd.params, spend.params, x, t_x, age, m, horizon_days=horizon_days,
-        annual_discount_rate=annual_discount_rate, time_unit_days=time_unit_days,
-    )  # fmt: skip
-    return ClvModel(table, bgnbd, spend, **settings)
-
-
-_TABLE_COLUMNS = ("expected_purchases", "p_alive", "expected_order_value", "clv")
-
-
-def _read_btyd(features: pd.DataFrame, time_unit_days: float) -> tuple[np.ndarray, ...]:
-    """x, t_x and T in time units, and m_x, from the btyd_* columns (days)."""
-    missing = [c for c in BTYD_COLUMNS if c not in features.columns]
-    if missing:
-        raise SchemaError(
-            f"the customer table lacks {', '.join(missing)}; compute them with "
-            f"compute_features(..., names=[{', '.join(repr(c) for c in BTYD_COLUMNS)}])"
-        )
-    x, recency, age, m = (features[c].to_numpy(dtype=np.float64) for c in BTYD_COLUMNS)
-    x, t_x, age = _check_btyd(x, recency / time_unit_days, age / time_unit_days, features.index)
-    if not np.isfinite(m).all():
-        bad = ~np.isfinite(m)
-        raise DataError(f"btyd_monetary is NaN or infinite for {_first(bad, features.index)}")
-    return x, t_x, age, m
-
-
-def _insufficient(n_customers: int, n_repeat: int, longest_days: float) -> str | None:
-    """Why the data cannot support the models, in words; None when they can."""
-    share = n_repeat / max(n_customers, 1)
-    rules = (
-        (n_repeat < MIN_REPEAT_CUSTOMERS, f"at least {MIN_REPEAT_CUSTOMERS}"),
-        (share < MIN_REPEAT_SHARE, f"at least {MIN_REPEAT_SHARE:.0%} of all ({share:.1%} here)"),
-    )
-    for failed, needed in rules:
-        if failed:
-            return (
-                f"only {n_repeat} of {n_customers} customers have a repeat purchase of positive "
-                f"value; the models need {needed} to tell rare buyers from customers who left"
-            )
-    if longest_days < MIN_HISTORY_DAYS:
-        return (
-            f"the longest customer history is {longest_days:.0f} days; the models need at "
-            f"least {MIN_HISTORY_DAYS} to tell a pause between purchases from a departure"
-        )
-    return None
-
-
-def _not_fitted(reason: str, table: pd.DataFrame, *fits: ModelFit | None, **settings) -> ClvModel:
-    sentence = f"customer lifetime value not estimated: {reason}"
-    warnings.warn(sentence, SeglabWarning, stacklevel=3)
-    return ClvModel(table, *fits, **settings, reason=sentence)
 
 
 def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -634,7 +462,7 @@ def _maximise(
     return found, converged and not edge, f"the {model} fit {message}"
 
 
-def _check_settings(horizon: float, rate: float, unit: float) -> None:
+def check_settings(horizon: float, rate: float, unit: float) -> None:
     for name, value, ok, allowed in (
         ("horizon_days", horizon, horizon > 0, "a number of days > 0"),
         ("annual_discount_rate", rate, rate >= 0, "a rate >= 0"),

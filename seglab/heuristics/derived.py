@@ -580,6 +580,44 @@ def cost_to_serve_rank(
     return rank_column(_column(table, source)).to_frame(output)
 
 
+def _potential_note(table: pd.DataFrame, *, clv_column: str = "clv", **_) -> str | None:
+    if _has_values(table, clv_column):
+        return None
+    return (
+        f"no '{clv_column}' column with values (lifetime value was not estimated): potential is "
+        "ranked by revenue growth and recency instead"
+    )
+
+
+def _has_values(table: pd.DataFrame, name: str) -> bool:
+    return name in table.columns and bool(table[name].notna().any())
+
+
+@_register("clv_column", "proxy_columns", note=_potential_note)
+def potential_rank(
+    table: pd.DataFrame,
+    *,
+    output: str = "potential_axis",
+    clv_column: str = "clv",
+    proxy_columns: Sequence[str] = ("revenue_growth", "recency_days"),
+    descending: Sequence[str] = ("recency_days",),
+) -> pd.DataFrame:
+    """The potential axis: mid rank of lifetime value, or mean rank of its proxies without it.
+
+    Potential is what a customer is expected to bring: the ``clv`` column of the lifetime-value
+    stage when it holds values, else :func:`rank_axis` on `proxy_columns` (those in `descending`
+    ranked large-first: recent purchases rank high); the note says which.
+
+    >>> t = pd.DataFrame({"clv": [5.0, 1.0, 3.0], "revenue_growth": [0.0, 1, 2]})
+    >>> t["recency_days"] = [10.0, 20, 30]
+    >>> potential_rank(t)["potential_axis"].round(3).tolist()
+    [0.833, 0.167, 0.5]
+    """
+    if _has_values(table, clv_column):
+        return rank_column(_column(table, clv_column)).to_frame(output)
+    return rank_axis(table, columns=proxy_columns, output=output, descending=descending)
+
+
 @_register("recency", "interval")
 def cycles_missed(
     table: pd.DataFrame,

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seglab.features.lifetime import VALUE_COLUMNS, CustomerValue
 from seglab.heuristics import SchemeLabels
 from seglab.interpret.migration import Migration
 from seglab.interpret.segmentation import Segmentation
@@ -47,6 +48,13 @@ MEANINGS: dict[str, tuple[str, str]] = {
     "average_order_value": ("net revenue per order", "money"),
     "median_recency_days": ("median days since the last purchase", "days"),
     "description": ("the segment's most distinctive features against everyone", ""),
+    "expected_purchases": ("expected purchases in the next clv.horizon_days (BG/NBD)", "orders"),
+    "p_alive": ("probability the customer still buys (BG/NBD)", "share"),
+    "expected_order_value": ("expected value of the customer's next orders (Gamma-Gamma)", "money"),
+    "clv": ("lifetime value: expected revenue in the next clv.horizon_days, discounted", "money"),
+    "clv_total": ("expected revenue of the segment's customers in the horizon (CLV)", "money"),
+    "clv_mean": ("mean lifetime value (CLV) per customer of the segment", "money"),
+    "clv_share": ("share of all expected future revenue (CLV)", "share"),
 }
 
 
@@ -62,9 +70,15 @@ def snake_case(name: str) -> str:
 
 
 def customer_table(
-    segmentation: Segmentation, schemes: SchemeLabels, snapshot: dt.date
+    segmentation: Segmentation,
+    schemes: SchemeLabels,
+    snapshot: dt.date,
+    value: CustomerValue | None = None,
 ) -> pd.DataFrame:
-    """One row per customer in scope, snake_case columns, the same from period to period."""
+    """One row per customer in scope, snake_case columns, the same from period to period.
+
+    With `value`, the lifetime-value columns follow the segment (missing when not estimated).
+    """
     table = pd.DataFrame(index=segmentation.labels.index)
     table["snapshot_date"] = pd.Timestamp(snapshot)
     table["segment_id"] = segmentation.segment_ids
@@ -73,6 +87,9 @@ def customer_table(
     table["action"] = actions.reindex(table["segment_id"]).to_numpy()
     if segmentation.memberships is not None:
         table["membership"] = segmentation.memberships.max(axis=1).round(6)
+    if value is not None:
+        for column in VALUE_COLUMNS:
+            table[column] = value.customers[column].reindex(table.index).round(6)
     derived = schemes.derived.get("rfm_segments")
     if derived is not None:
         for score in RFM_SCORES:
@@ -87,10 +104,13 @@ def customer_table(
     return table.reset_index()
 
 
-def segment_summary(segmentation: Segmentation) -> pd.DataFrame:
+def segment_summary(segmentation: Segmentation, value: CustomerValue | None = None) -> pd.DataFrame:
     """Per segment: id, name, customers, shares, revenue, average order value, recency, action.
 
     Read from the segmentation's profile (means and medians of every feature per segment).
+    With `value`, also the segment's lifetime value: total, mean per customer and share of all
+    expected future revenue (``clv_total``, ``clv_mean``, ``clv_share``; missing when the value
+    was not estimated).
     """
     profile = segmentation.profile
     orders = (
@@ -109,8 +129,24 @@ def segment_summary(segmentation: Segmentation) -> pd.DataFrame:
             "action": profile["action"],
             "description": profile["description"],
         }
+    ).reset_index(drop=True)
+    if value is None:
+        return summary
+    clv = value.customers["clv"].reindex(segmentation.segment_ids.index)
+    total = clv.groupby(segmentation.segment_ids).sum(min_count=1)
+    by_segment = pd.DataFrame(
+        {
+            "clv_total": total,
+            "clv_mean": clv.groupby(segmentation.segment_ids).mean(),
+            "clv_share": total / clv.sum(min_count=1),
+        }
     )
-    return summary.reset_index(drop=True)
+    at = summary.columns.get_loc("revenue_share") + 1
+    for offset, column in enumerate(by_segment.columns):
+        summary.insert(
+            at + offset, column, by_segment[column].reindex(summary["segment_id"]).to_numpy()
+        )
+    return summary
 
 
 def data_dictionary(
@@ -141,10 +177,11 @@ def write_export(
     snapshot: dt.date,
     folder: Path,
     currency: str = "",
+    value: CustomerValue | None = None,
 ) -> list[Path]:
     """Write the CRM files into `folder`; return their paths."""
-    table = customer_table(segmentation, schemes, snapshot)
-    summary = segment_summary(segmentation)
+    table = customer_table(segmentation, schemes, snapshot, value)
+    summary = segment_summary(segmentation, value)
     dictionary = data_dictionary(
         {"customers": table, "segment_summary": summary}, schemes, currency
     )

@@ -74,18 +74,31 @@ def _segment_labels(profile: pd.DataFrame) -> list[str]:
     return [str(i) for i in profile.index]
 
 
-def segment_sizes(profile: pd.DataFrame, *, title: str = "Segments") -> Figure:
-    """Each segment's share of customers beside its share of revenue, in its own colour."""
-    labels = _segment_labels(profile)
-    ids = profile["segment_id"] if "segment_id" in profile else pd.Series(labels)
+def segment_sizes(
+    profile: pd.DataFrame,
+    *,
+    shares: dict[str, str] | None = None,
+    title: str = "Segments",
+) -> Figure:
+    """Each segment's shares side by side, in its own colour (customers and revenue by default).
+
+    `shares` maps a column of shares to its panel's title, e.g. ``{"revenue_share": "past
+    revenue", "clv_share": "expected future revenue"}`` for the segment summary.
+    """
+    shares = shares or {"share": "share of customers", "revenue_share": "share of revenue"}
+    empty = [what for column, what in shares.items() if profile[column].isna().all()]
+    if empty:
+        return _empty_figure(title, f"no values for the {' and the '.join(empty)}")
+    table = profile.rename(columns={"segment_name": "name"})
+    labels = _segment_labels(table)
+    ids = table["segment_id"] if "segment_id" in table else pd.Series(labels)
     colours = [segment_colours(ids)[i] for i in ids]
-    fig = Figure(figsize=(9, 0.45 * len(profile) + 1.6), layout="constrained")
-    axes = fig.subplots(1, 2, sharey=True)
-    for ax, column, what in zip(axes, ("share", "revenue_share"), ("customers", "revenue"),
-                                strict=True):  # fmt: skip
-        ax.barh(_wrap(labels), profile[column].to_numpy(), color=colours)
+    fig = Figure(figsize=(4.5 * len(shares), 0.45 * len(table) + 1.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(shares), sharey=True))
+    for ax, (column, what) in zip(axes, shares.items(), strict=True):
+        ax.barh(_wrap(labels), table[column].to_numpy(), color=colours)
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set(title=f"share of {what}", xlabel="")
+        ax.set(title=what, xlabel="")
     axes[0].invert_yaxis()  # the largest segment on top
     fig.suptitle(title)
     return fig

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from seglab.features.lifetime import CustomerValue
+
 __all__ = ["capture_warnings", "notes_on_run"]
 
 #: What a kind of library warning means for the reader.
@@ -48,6 +50,7 @@ def notes_on_run(
     grid_notes: Sequence[str] = (),
     skipped: pd.DataFrame | None = None,
     scheme_warnings: pd.DataFrame | None = None,
+    value: CustomerValue | None = None,
 ) -> str:
     """Markdown bullet points: the run's own notes, then the captured warnings explained.
 
@@ -56,6 +59,8 @@ def notes_on_run(
     - A library said (2 times): `x is odd`.
     """
     lines = [f"- {note}" for note in grid_notes]
+    if value is not None and not value.fitted:
+        lines.append(f"- {value.reason[0].upper()}{value.reason[1:]}.")
     if skipped is not None and not skipped.empty:
         for row in skipped.itertuples():
             lines.append(f"- The scheme *{row.scheme}* was not computed: {row.reason}.")

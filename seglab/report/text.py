@@ -9,9 +9,10 @@ import pandas as pd
 from seglab.evaluate.agreement import PairComparison
 from seglab.evaluate.drift import DRIFT_WARNING
 from seglab.evaluate.selection import Choice
+from seglab.features.lifetime import CustomerValue
 from seglab.interpret.migration import Migration
 
-__all__ = ["migration_text", "narrative"]
+__all__ = ["agreement_text", "identity_text", "migration_text", "narrative", "value_text"]
 
 
 def migration_text(migration: Migration) -> str:
@@ -170,3 +171,42 @@ def agreement_text(pairs: Mapping[str, PairComparison], names: pd.DataFrame) -> 
     if far:
         text.append(f"They have little to do with {', '.join(far)}.")
     return " ".join(text)
+
+
+def value_text(value: CustomerValue, summary: pd.DataFrame, *, currency: str = "") -> str:
+    """Markdown on expected future value: total, and which segments gain or lose weight.
+
+    `summary` is :func:`seglab.report.export.segment_summary` with the value columns. A segment
+    "gains" when its share of expected future revenue exceeds its share of past revenue.
+    """
+    if not value.fitted:
+        return (
+            f"Lifetime value was not estimated: {value.reason.removeprefix(_NOT_ESTIMATED)}. The "
+            "value/potential matrix ranks potential by revenue growth and recency instead."
+        )
+    money = f"{currency} " if currency else ""
+    years, days = divmod(value.horizon_days, 365)
+    horizon = f"{value.horizon_days} days" if days else f"{years} year{'s' * (years > 1)}"
+    gain = (summary["clv_share"] - summary["revenue_share"]).to_numpy()
+    rows = summary.assign(gain=gain).sort_values("gain")
+    label = rows["segment_id"] + " (" + rows["segment_name"] + ")"
+    lines = [
+        f"Over the next {horizon} the customers are expected to bring **{money}"
+        f"{summary['clv_total'].sum():,.0f}** (lifetime value: BG/NBD purchases times Gamma-Gamma "
+        f"order values, discounted at {value.annual_discount_rate:.0%} a year).",
+    ]
+    top, bottom = rows.iloc[-1], rows.iloc[0]
+    if top["gain"] > 0.01:
+        lines.append(
+            f"**{label.iloc[-1]}** gains weight: {top['clv_share']:.0%} of future value against "
+            f"{top['revenue_share']:.0%} of past revenue."
+        )
+    if bottom["gain"] < -0.01:
+        lines.append(
+            f"**{label.iloc[0]}** loses weight: {bottom['clv_share']:.0%} of future value "
+            f"against {bottom['revenue_share']:.0%} of past revenue."
+        )
+    return " ".join(lines)
+
+
+_NOT_ESTIMATED = "customer lifetime value not estimated: "

@@ -25,6 +25,7 @@ from seglab.cluster.scaling import SCALERS
 from seglab.data.settings import DataConfig
 from seglab.errors import ConfigError
 from seglab.features.catalogue import resolve_feature_set
+from seglab.features.lifetime import ClvConfig
 from seglab.features.settings import FeaturesConfig
 from seglab.heuristics.schemes import HeuristicsConfig, default_schemes
 from seglab.interpret.identity import SEGMENT_ID
@@ -249,6 +250,7 @@ class Config(Section):
     features: FeaturesConfig = FeaturesConfig()
     experiments: ExperimentsConfig = ExperimentsConfig()
     clustering: ClusteringConfig = ClusteringConfig()
+    clv: ClvConfig = ClvConfig()
     heuristics: HeuristicsConfig = Field(default_factory=HeuristicsConfig)
     cache_dir: Path | None = None
     """Folder of regenerable caches (features, solutions, runs); null disables caching. When the

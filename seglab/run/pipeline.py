@@ -1,9 +1,9 @@
 """The orchestrator: one run of the whole data flow, one line per stage, typed stage results.
 
-load -> features -> heuristics -> grid -> choice -> segmentation -> interpretation ->
-comparison -> migration. :func:`run_segmentation` computes every stage in process and returns a
-:class:`Run`; :func:`compute_run` keeps it in the cache as a run folder; :func:`open_run` reads
-a run folder (or the cached run of a config) for notebooks.
+load -> features -> lifetime value -> heuristics -> grid -> choice -> segmentation ->
+interpretation -> comparison -> migration. :func:`run_segmentation` computes every stage in
+process and returns a :class:`Run`; :func:`compute_run` keeps it in the cache as a run folder;
+:func:`open_run` reads a run folder (or the cached run of a config) for notebooks.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from seglab.errors import DataError, ModelError
 from seglab.evaluate.comparison import Comparison, compare
 from seglab.evaluate.selection import Choice
 from seglab.features import Features, compute_features, resolve_feature_set
+from seglab.features.lifetime import CustomerValue, value_customers
 from seglab.heuristics import SchemeLabels, classify, transition_counts
 from seglab.interpret.identity import segment_number
 from seglab.interpret.interpretation import Interpretation, interpret
@@ -45,6 +46,7 @@ __all__ = [
     "Provenance",
     "Run",
     "compute_run",
+    "customer_features",
     "features_stage",
     "is_cached",
     "open_run",
@@ -104,6 +106,7 @@ class Run:
     headline: dict[str, Any]
     cleaning: CleaningAccount
     features: Features
+    value: CustomerValue
     schemes: SchemeLabels
     grid: Grid
     choice: Choice
@@ -158,8 +161,10 @@ def run_segmentation(
         prepared = reading.load(config.data, data_fingerprint=data_fingerprint)
     with _timed(timings, "features"):
         features = features_stage(config, prepared, as_of, cache)
+    with _timed(timings, "value"):
+        value = value_customers(features.customers, config.clv)
     with _timed(timings, "heuristics"):
-        schemes = classify(features.customers, config.heuristics)
+        schemes = classify(value.join(features.customers), config.heuristics)
     with _timed(timings, "experiments"):
         grid = run_grid(config, features.table, cache, progress=progress)
     with _timed(timings, "choose"):
@@ -179,7 +184,7 @@ def run_segmentation(
         "segments": int(segmentation.labels.nunique()),
     }
     return Run(
-        config, as_of, headline, prepared.cleaning, features, schemes, grid, choice,
+        config, as_of, headline, prepared.cleaning, features, value, schemes, grid, choice,
         segmentation, interpretation, comparison, migration,
         _provenance(config, as_of, previous, prepared.fingerprint, timings),
     )  # fmt: skip
@@ -311,23 +316,32 @@ def run_experiments(
 ) -> Grid:
     """Load, compute the features and run the experiment grid (what ``seglab run`` prints)."""
     config = as_config(config)
-    cache = Cache(config.cache_dir)
-    features = features_stage(
-        config, reading.load(config.data), resolve_as_of(config, as_of), cache
+    features = customer_features(config, as_of=as_of)
+    return run_grid(config, features.table, Cache(config.cache_dir), progress=progress)
+
+
+def customer_features(
+    config: Config | str | Path, *, as_of: str | dt.date | None = None
+) -> Features:
+    """Load the data and compute the customer table as of `as_of` (``seglab features``)."""
+    config = as_config(config)
+    return features_stage(
+        config, reading.load(config.data), resolve_as_of(config, as_of), Cache(config.cache_dir)
     )
-    return run_grid(config, features.table, cache, progress=progress)
 
 
 def run_heuristics(
     config: Config | str | Path, *, as_of: str | dt.date | None = None
 ) -> tuple[Features, SchemeLabels]:
-    """The customer table and every configured heuristic scheme (``seglab segments``)."""
+    """The customer table and every configured heuristic scheme (``seglab segments``).
+
+    The schemes see the customers' lifetime value as the report's do (the value/potential
+    matrix ranks potential by it).
+    """
     config = as_config(config)
-    prepared = reading.load(config.data)
-    features = features_stage(
-        config, prepared, resolve_as_of(config, as_of), Cache(config.cache_dir)
-    )
-    return features, classify(features.customers, config.heuristics)
+    features = customer_features(config, as_of=as_of)
+    value = value_customers(features.customers, config.clv)
+    return features, classify(value.join(features.customers), config.heuristics)
 
 
 def _reference(config: Config, reference: str | Path | None) -> Segmentation | None:
@@ -415,7 +429,8 @@ def _migration(config, prepared, previous_as_of, schemes, segmentation, referenc
         return Migration(previous_as_of.isoformat(), {}, pd.DataFrame(), note=note)
     scorer = reference if reference is not None else segmentation
     earlier_ids = scorer.score(before.customers).customers["segment_id"]
-    earlier = classify(before.customers, config.heuristics)
+    earlier_value = value_customers(before.customers, config.clv)
+    earlier = classify(earlier_value.join(before.customers), config.heuristics)
     matrices = {"cluster": transition_counts(_by_id(earlier_ids), _by_id(segmentation.segment_ids))}
     for name, labels_now in schemes.labels.items():
         if name in earlier.labels:

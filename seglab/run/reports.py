@@ -176,7 +176,7 @@ def write_artefacts(run: Run, folder: Path) -> list[Path]:
     shutil.copyfile(folder / "stages" / MODEL_FILE, folder / MODEL_FILE)
     written = write_export(
         run.segmentation, run.schemes, run.migration,
-        snapshot=run.as_of, folder=folder, currency=run.config.data.currency,
+        snapshot=run.as_of, folder=folder, currency=run.config.data.currency, value=run.value,
     )  # fmt: skip
     run.grid.results.to_parquet(folder / "results.parquet", index=False)
     (folder / "tables").mkdir(exist_ok=True)
@@ -213,6 +213,9 @@ def summary(run: Run) -> dict:
             {key: _plain(value) for key, value in row.items()}
             for row in run.segmentation.drift.to_dict("records")
         ],
+        "clv": {
+            key: _plain_tree(value) for key, value in run.value.summary().items()
+        },
         "schemes": {
             name: table.set_index(table["segment"].astype(str))["customers"].astype(int).to_dict()
             for name, table in run.schemes.summaries.items()
@@ -251,6 +254,13 @@ def _plain(value):
     if isinstance(value, float | np.floating):
         return None if math.isnan(value) else round(float(value), 6)
     return value
+
+
+def _plain_tree(value):
+    """:func:`_plain` applied inside nested mappings."""
+    if isinstance(value, dict):
+        return {key: _plain_tree(item) for key, item in value.items()}
+    return _plain(value)
 
 
 def _write_run_record(path: Path, run: Run, timings: dict) -> None:
