@@ -161,7 +161,7 @@ def run_segmentation(
     with _timed(timings, "heuristics"):
         schemes = classify(features.customers, config.heuristics)
     with _timed(timings, "experiments"):
-        grid = run_grid(config, features.table, cache, progress=progress)
+        grid = run_grid(config, features.customers, cache, progress=progress)
     with _timed(timings, "choose"):
         choice = choose(config, grid, features, cache, progress=progress)
     with _timed(timings, "segmentation"):
@@ -315,7 +315,7 @@ def run_experiments(
     features = features_stage(
         config, reading.load(config.data), resolve_as_of(config, as_of), cache
     )
-    return run_grid(config, features.table, cache, progress=progress)
+    return run_grid(config, features.customers, cache, progress=progress)
 
 
 def run_heuristics(
