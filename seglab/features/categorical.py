@@ -27,7 +27,13 @@ import pandas as pd
 from seglab.errors import ConfigError
 from seglab.features.catalogue import FEATURES
 
-__all__ = ["MISSING_CATEGORY", "check_attribute_columns", "encode_categories", "learn_categories"]
+__all__ = [
+    "MISSING_CATEGORY",
+    "as_categories",
+    "check_attribute_columns",
+    "encode_categories",
+    "learn_categories",
+]
 
 #: The category of a customer without a value (no attribute row, or an empty cell).
 MISSING_CATEGORY = "(missing)"
@@ -58,7 +64,8 @@ def check_attribute_columns(customers: pd.DataFrame, columns: Sequence[str], whe
     )
 
 
-def _text(values: pd.Series) -> pd.Series:
+def as_categories(values: pd.Series) -> pd.Series:
+    """A column's values as category text; missing values are ``(missing)``."""
     return values.astype(object).where(values.notna(), MISSING_CATEGORY).astype(str)
 
 
@@ -66,7 +73,7 @@ def learn_categories(
     customers: pd.DataFrame, columns: Sequence[str]
 ) -> tuple[tuple[str, ...], ...]:
     """The sorted categories of every column (missing values are ``(missing)``)."""
-    return tuple(tuple(sorted(_text(customers[column]).unique())) for column in columns)
+    return tuple(tuple(sorted(as_categories(customers[column]).unique())) for column in columns)
 
 
 def encode_categories(
@@ -76,5 +83,5 @@ def encode_categories(
     sit beside the scaled numbers in one array); -1 for a category not in `categories`."""
     codes = np.empty((len(customers), len(columns)), dtype=np.float64)
     for j, (column, known) in enumerate(zip(columns, categories, strict=True)):
-        codes[:, j] = pd.Index(list(known)).get_indexer(_text(customers[column]))
+        codes[:, j] = pd.Index(list(known)).get_indexer(as_categories(customers[column]))
     return codes

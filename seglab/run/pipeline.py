@@ -343,8 +343,8 @@ def _segment(config, grid: Grid, choice: Choice, features: Features, prepared, r
     fitted = grid.fitted(choice.solution)
     used = resolve_feature_set(row["feature_set"], config.features.sets)
     assigner = fit_assigner(
-        scaled.X, row["algorithm"], fitted.labels, random_state=int(row["seed"]),
-        params=config.experiments.params.get(row["algorithm"], {}),
+        scaled.clustered, row["algorithm"], fitted.labels, random_state=int(row["seed"]),
+        params=config.experiments.params.get(row["algorithm"], {}), categorical=scaled.positions,
     )  # fmt: skip
     settings = {
         "features": config.features.model_dump(mode="json", exclude={"sets"}),
@@ -355,6 +355,7 @@ def _segment(config, grid: Grid, choice: Choice, features: Features, prepared, r
     model = build_model(
         used, settings, scaled.scaler, assigner, features.customers, fitted.labels,
         segment_ids=[], as_of=features.as_of, data_fingerprint=prepared.fingerprint,
+        categorical=scaled.categorical, categories=scaled.categories,
     )  # fmt: skip
     return segment(
         {"solution": choice.solution, **row.to_dict()},
