@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo
 
@@ -101,6 +101,8 @@ def known_keys(loc: list[str | int], model: type[BaseModel]) -> list[str]:
 
 
 def _as_model(annotation: Any) -> type[BaseModel] | None:
+    if get_origin(annotation) is Annotated:
+        return _as_model(get_args(annotation)[0])
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ():
@@ -110,6 +112,8 @@ def _as_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def _step(annotation: Any, part: str | int) -> Any:
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
     model = _as_model(annotation)
     if model is not None:
         field = model.model_fields.get(str(part))

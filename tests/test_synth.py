@@ -38,9 +38,15 @@ CUSTOMER_COLUMNS = [
     "age",
     "employee_count",
     "true_segment",
+    "industry",
+    "company_size",
 ]
 STRING_TX = ["order_id", "customer_id", "product_id", "category"]
 STRING_CUSTOMERS = ["customer_id", "region", "channel", "customer_type", "true_segment"]
+#: SHA-256 of generate(2_000, seed=0) as CSV before industry and company_size were added (the
+#: customers' earlier columns, and the transactions): new attributes must not move them.
+EARLIER_CUSTOMERS = "638efee1837ef43729b6de46676ae8c5cfb5afe7ae71844ced747bc34d7bf971"
+EARLIER_TRANSACTIONS = "e96509f72c8821b635b8e97d2c1dbb94d61ec360ff95b0193bc58981a51dcf8d"
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +158,30 @@ def test_customer_schema(data: SyntheticData) -> None:
     assert set(cu["region"]) == {"North", "South", "East", "West", "Central"}
     assert set(cu["channel"]) == {"online", "store", "sales_rep"}
     assert set(cu["true_segment"]) == {a.name for a in ARCHETYPES}
+
+
+def test_business_attributes_leave_the_earlier_data_unchanged() -> None:
+    data = generate(2_000, seed=0)
+    earlier = data.customers[CUSTOMER_COLUMNS[:-2]].to_csv(index=False).encode()
+    assert hashlib.sha256(earlier).hexdigest() == EARLIER_CUSTOMERS
+    transactions = data.transactions.to_csv(index=False).encode()
+    assert hashlib.sha256(transactions).hexdigest() == EARLIER_TRANSACTIONS
+
+
+def test_business_attributes(data: SyntheticData) -> None:
+    cu = data.customers
+    b2b = cu["customer_type"] == "B2B"
+    for column in ("industry", "company_size"):
+        assert _is_string(cu[column]), column
+        assert cu.loc[~b2b, column].isna().all() and cu.loc[b2b, column].notna().all()
+    employees = cu.loc[b2b, "employee_count"]
+    bands = pd.cut(employees, [0, 9, 49, 249, np.inf], labels=["micro", "small", "medium", "large"])
+    assert (cu.loc[b2b, "company_size"] == bands.astype(str)).all()
+    # The industry follows the archetype: bulk buyers are mostly shops and hotels.
+    industry = cu.loc[b2b].groupby("true_segment")["industry"].value_counts(normalize=True)
+    assert industry["b2b_bulk"][["retail", "hospitality"]].sum() > 0.7
+    assert industry["vip"].idxmax() == "professional_services"
+    assert industry["regular"].idxmax() == "education"
 
 
 def test_customer_attributes(data: SyntheticData) -> None:

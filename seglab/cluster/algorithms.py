@@ -1,9 +1,14 @@
 """The registry of clustering algorithms, and the two ways seglab fits them.
 
 Every entry builds a scikit-learn style estimator; one module per algorithm family lives beside
-this file (``fuzzy``, ``hierarchical``, ``mixture``). Fit one solution (:func:`fit_clusters`)
-or a whole range of k at once (:func:`fit_many`, which builds a hierarchical tree once and cuts
-it at every k).
+this file (``fuzzy``, ``hierarchical``, ``mixture``, ``kprototypes``, ``gower_hierarchical``).
+Fit one solution (:func:`fit_clusters`) or a whole range of k at once (:func:`fit_many`, which
+builds a hierarchical tree once and cuts it at every k).
+
+Numeric-only algorithms take numeric features; the mixed-type ones (``kprototypes``,
+``gower_hierarchical``) take numbers and categories together, and only those: a feature set
+without categorical columns has better tools (k-means, Ward), so each kind of algorithm runs on
+its kind of feature set (:func:`takes`).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import importlib
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +36,9 @@ __all__ = [
     "fit_many",
     "make_clusterer",
     "parameter_names",
+    "refuse_mismatch",
     "relabel_by_size",
+    "takes",
 ]
 
 
@@ -57,6 +64,9 @@ class AlgorithmSpec:
     """(algorithm, n): above n customers the named approximate algorithm is used instead."""
     criteria: tuple[str, ...] = ()
     """Model criteria the fitted estimator measures (``"bic"`` is read from ``bic_``)."""
+    mixed: bool = False
+    """Clusters numbers and categories together: takes feature sets with categorical columns
+    (their positions as ``categorical``), and only those."""
 
     def build(self, k: int, random_state: int, **params) -> ClusterMixin:
         """An unfitted estimator with `k` clusters and the given parameters."""
@@ -109,6 +119,24 @@ ALGORITHMS.register(
     ),
 )
 ALGORITHMS.register(
+    "kprototypes",
+    AlgorithmSpec(
+        "seglab.cluster.kprototypes:KPrototypesClustering",
+        "k-prototypes (kmodes package): k-means on the numbers and k-modes on the categories; "
+        "gamma (weight of a category mismatch) balanced from the data by default",
+        mixed=True,
+    ),
+)
+ALGORITHMS.register(
+    "gower_hierarchical",
+    AlgorithmSpec(
+        "seglab.cluster.gower_hierarchical:GowerHierarchical",
+        "hierarchical clustering on Gower distances (average or complete linkage), with "
+        "medoids; above max_exact customers a seeded sample, the others to the nearest medoid",
+        mixed=True,
+    ),
+)
+ALGORITHMS.register(
     "two_step",
     AlgorithmSpec(
         "seglab.cluster.hierarchical:TwoStepHierarchical",
@@ -130,10 +158,48 @@ class FittedSolution:
     seconds: float
     notes: str = ""
     criteria: Mapping[str, float] = field(default_factory=dict)
+    sampled: bool = False
+    """The algorithm clustered a seeded sample and assigned the other customers to it
+    (``gower_hierarchical`` above ``max_exact``)."""
 
 
-#: Set by the grid (k, seed) or by an algorithm's name (linkage), never by experiments.params.
-_NOT_PARAMS = frozenset({"n_clusters", "random_state", "linkage"})
+#: Set by the grid (k, seed, the feature set's categorical columns), never by experiments.params;
+#: nor are the parameters an algorithm's name sets (the linkage of ``ward``). Gower ``weights``
+#: would depend on the feature set's column order: every column weighs 1.
+_NOT_PARAMS = frozenset({"n_clusters", "random_state", "categorical", "weights"})
+
+
+def takes(name: str, categorical: Sequence[object]) -> bool:
+    """Whether algorithm `name` clusters a feature set with these categorical columns.
+
+    >>> takes("kmeans", []), takes("kmeans", ["industry"]), takes("kprototypes", ["industry"])
+    (True, False, True)
+    """
+    return ALGORITHMS.get(name).mixed == bool(len(categorical))
+
+
+def refuse_mismatch(name: str, what: str, categorical: Sequence[object]) -> None:
+    """Raise ConfigError when algorithm `name` cannot cluster `what` (see :func:`takes`).
+
+    >>> refuse_mismatch("kmeans", "feature set 'firmographics'", ["industry"])
+    Traceback (most recent call last):
+    ...
+    seglab.errors.ConfigError: kmeans clusters numbers only, and feature set 'firmographics' ...
+    """
+    if takes(name, categorical):
+        return
+    if categorical:
+        raise ConfigError(
+            f"{name} clusters numbers only, and {what} has categorical "
+            f"column(s) {', '.join(map(str, categorical))}: distances between category codes "
+            "mean nothing. Cluster it with kprototypes or gower_hierarchical, or give "
+            f"{name} a feature set of numbers"
+        )
+    raise ConfigError(
+        f"{name} clusters numbers and categories together, and {what} has no categorical "
+        "column; give it a mixed set ({numeric: [...], categorical: [...]} "
+        "under features.sets) or cluster the numbers with kmeans, ward or gmm"
+    )
 
 
 def parameter_names(name: str) -> list[str]:
@@ -143,7 +209,7 @@ def parameter_names(name: str) -> list[str]:
     ['init', 'm', 'max_iter', 'n_init', 'tol']
     """
     spec = ALGORITHMS.get(name)
-    names = set(spec.build(2, 0).get_params(deep=False)) - _NOT_PARAMS
+    names = set(spec.build(2, 0).get_params(deep=False)) - _NOT_PARAMS - set(spec.fixed)
     if spec.large is not None:
         names.add("two_step_above")
     return sorted(names)
@@ -185,13 +251,18 @@ def check_params(name: str, params: Mapping[str, object]) -> None:
         )
 
 
-def make_clusterer(name: str, k: int, *, random_state: int, **params) -> ClusterMixin:
+def make_clusterer(
+    name: str, k: int, *, random_state: int, categorical: Sequence[int] = (), **params
+) -> ClusterMixin:
     """Build an unfitted estimator of algorithm `name` with `k` clusters.
 
+    `categorical` are the positions of the category columns, for a mixed-type algorithm.
     Raises ConfigError for a parameter the algorithm does not take (see :func:`check_params`).
     """
     check_params(name, params)
-    return ALGORITHMS.get(name).build(k, random_state, **params)
+    spec = ALGORITHMS.get(name)
+    extra = {"categorical": [int(j) for j in categorical]} if spec.mixed else {}
+    return spec.build(k, random_state, **params, **extra)
 
 
 def fit_clusters(
@@ -219,7 +290,13 @@ def fit_clusters(
 
 
 def fit_many(
-    X: np.ndarray, name: str, ks: Iterable[int], *, random_state: int, **params
+    X: np.ndarray,
+    name: str,
+    ks: Iterable[int],
+    *,
+    random_state: int,
+    categorical: Sequence[int] = (),
+    **params,
 ) -> list[FittedSolution]:
     """Fit algorithm `name` at every k of `ks`; a tree-building algorithm is fitted only once.
 
@@ -228,12 +305,17 @@ def fit_many(
     (no convergence, tied merge heights) are recorded in its notes, not printed. Memberships
     are reordered to match the relabelled hard labels (column j = cluster j); the model
     criteria of the algorithm (BIC and AIC of a Gaussian mixture) are in ``criteria``.
+
+    `categorical` are the positions of the columns of `X` that hold category codes (a mixed
+    feature set, for a mixed-type algorithm; any other pairing is a ConfigError). When
+    ``gower_hierarchical`` clusters a sample, ``sampled`` is set and the notes say how.
     """
     ks = sorted(ks)
     spec = ALGORITHMS.get(name)
     X = check_matrix(X)
     check_n_clusters(ks[-1], len(X))
-    params = dict(params)
+    refuse_mismatch(name, "the data given", list(categorical))
+    params = {**params, "categorical": categorical}
     limit = params.pop("two_step_above", spec.large[1] if spec.large else None)
     if spec.large is not None and X.shape[0] > limit:
         name, spec = spec.large[0], ALGORITHMS.get(spec.large[0])
@@ -265,9 +347,13 @@ def fit_many(
             memberships = estimator.memberships_[:, order]
             centres = estimator.cluster_centers_[order]
         seconds = time.perf_counter() - start
-        notes = "; ".join(sorted({str(w.message) for w in caught}))
+        messages = sorted({str(w.message) for w in caught})
+        sampled = bool(getattr(estimator, "approximate_", False))
+        notes = "; ".join([estimator.note_, *messages] if sampled else messages)
         criteria = {name: float(getattr(estimator, f"{name}_")) for name in spec.criteria}
-        fitted.append(FittedSolution(k, labels, memberships, centres, seconds, notes, criteria))
+        fitted.append(
+            FittedSolution(k, labels, memberships, centres, seconds, notes, criteria, sampled)
+        )
     return fitted
 
 

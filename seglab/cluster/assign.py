@@ -3,7 +3,9 @@
 The grid keeps labels, not estimators, so :func:`fit_assigner` refits the chosen solution once
 with its seed and maps the estimator's clusters onto the solution's segments (0 = largest).
 k-means, fuzzy C-means and Gaussian mixtures assign new customers with their own ``predict``
-(nearest centre, largest membership, largest posterior). Hierarchical solutions have no rule for
+(nearest centre, largest membership, largest posterior), k-prototypes too (lowest cost to a
+prototype and its modes), and Gower hierarchical clustering to the segment of the nearest medoid
+(Gower distance). Hierarchical solutions have no rule for
 a new point, so they assign by the nearest centroid of the final segments
 (:class:`~sklearn.neighbors.NearestCentroid`); on the training customers that agrees with the
 tree for most but not necessarily all of them, and :attr:`Assigner.training_agreement` says how
@@ -12,7 +14,7 @@ many.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +27,7 @@ from seglab.cluster.algorithms import ALGORITHMS, make_clusterer
 __all__ = ["Assigner", "fit_assigner"]
 
 #: Attributes of a fitted estimator that describe its training customers, not its rule.
-TRAINING_ONLY = ("labels_", "memberships_")
+TRAINING_ONLY = ("labels_", "memberships_", "tree_", "sample_indices_")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ def fit_assigner(
     *,
     random_state: int,
     params: Mapping[str, object] | None = None,
+    categorical: Sequence[int] = (),
 ) -> Assigner:
     """Refit `algorithm` on `X` with the solution's seed and map its clusters onto `labels`.
 
@@ -93,6 +96,8 @@ def fit_assigner(
         The solution's seed.
     params : mapping, optional
         The algorithm's extra parameters from the config.
+    categorical : sequence of int
+        Positions of the category codes in `X` (a mixed feature set).
     """
     X = check_matrix(X)
     labels = np.asarray(labels, dtype=np.int64)
@@ -103,7 +108,9 @@ def fit_assigner(
         estimator = NearestCentroid().fit(X, labels)
         segment_of = estimator.classes_.astype(np.int64)
     else:
-        estimator = make_clusterer(algorithm, k, random_state=random_state, **params).fit(X)
+        estimator = make_clusterer(
+            algorithm, k, random_state=random_state, categorical=categorical, **params
+        ).fit(X)
         segment_of = _matching(estimator.labels_, labels, k)
         for name in TRAINING_ONLY:
             if hasattr(estimator, name):

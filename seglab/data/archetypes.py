@@ -10,7 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["ARCHETYPES", "CATEGORIES", "CHANNELS", "REGIONS", "Archetype"]
+__all__ = [
+    "ARCHETYPES",
+    "CATEGORIES",
+    "CHANNELS",
+    "COMPANY_SIZES",
+    "INDUSTRIES",
+    "INDUSTRY_WEIGHTS",
+    "REGIONS",
+    "Archetype",
+]
 
 CATEGORIES: tuple[str, ...] = (
     "stationery",
@@ -24,6 +33,23 @@ CATEGORIES: tuple[str, ...] = (
 )
 REGIONS: tuple[str, ...] = ("North", "South", "East", "West", "Central")
 CHANNELS: tuple[str, ...] = ("online", "store", "sales_rep")
+#: Industries of the business (B2B) customers.
+INDUSTRIES: tuple[str, ...] = (
+    "retail",
+    "hospitality",
+    "education",
+    "professional_services",
+    "healthcare",
+    "manufacturing",
+)
+#: Company size bands of the business customers by employees (EU definitions): below 10,
+#: 10 to 49, 50 to 249, 250 and more.
+COMPANY_SIZES: tuple[tuple[str, float], ...] = (
+    ("micro", 10.0),
+    ("small", 50.0),
+    ("medium", 250.0),
+    ("large", float("inf")),
+)
 
 
 @dataclass(frozen=True)
@@ -219,3 +245,16 @@ ARCHETYPES: tuple[Archetype, ...] = (
         trend_sd=0.15,
     ),
 )
+
+#: Weights over :data:`INDUSTRIES` of each archetype's business customers: bulk buyers are
+#: shops and hotels, VIP businesses professional services, regular ones schools, so that the
+#: industry tells archetypes apart (a mixed-type segmentation can find them there).
+INDUSTRY_WEIGHTS: dict[str, tuple[float, ...]] = {
+    "vip": (0.10, 0.05, 0.05, 0.55, 0.15, 0.10),
+    "regular": (0.10, 0.10, 0.50, 0.10, 0.15, 0.05),
+    "occasional": (0.15, 0.15, 0.15, 0.15, 0.20, 0.20),
+    "bargain_hunter": (0.20, 0.10, 0.10, 0.10, 0.10, 0.40),
+    "lapsed": (0.20, 0.15, 0.15, 0.15, 0.15, 0.20),
+    "new": (0.15, 0.15, 0.15, 0.15, 0.25, 0.15),
+    "b2b_bulk": (0.45, 0.35, 0.05, 0.05, 0.05, 0.05),
+}

@@ -20,7 +20,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seglab.data.archetypes import ARCHETYPES, CATEGORIES, CHANNELS, REGIONS
+from seglab.data.archetypes import (
+    ARCHETYPES,
+    CATEGORIES,
+    CHANNELS,
+    COMPANY_SIZES,
+    INDUSTRIES,
+    INDUSTRY_WEIGHTS,
+    REGIONS,
+)
 from seglab.errors import ConfigError
 from seglab.progress import progress_bar
 
@@ -55,7 +63,8 @@ class SyntheticData:
         ``category``, ``quantity``, ``unit_price``, ``amount``.
     customers : pandas.DataFrame
         One row per customer: ``customer_id``, ``region``, ``channel``, ``customer_type``,
-        ``age``, ``employee_count``, ``true_segment``.
+        ``age``, ``employee_count``, ``true_segment``, ``industry`` and ``company_size`` (both
+        missing for consumers; the size band follows ``employee_count``).
     """
 
     transactions: pd.DataFrame
@@ -480,6 +489,13 @@ def _customers(arch: np.ndarray, rng: np.random.Generator, first_customer: int) 
     log_size = np.where(bulk, np.log(60.0), np.log(12.0)) + 1.5 * rng.normal(size=n)
     employees = np.clip(np.rint(np.exp(log_size)), 1, 5000)
     employees = np.where(is_b2b, employees, np.nan)
+    # Drawn last: the columns above are those of earlier versions, value for value.
+    weights = np.array([INDUSTRY_WEIGHTS[a.name] for a in ARCHETYPES])
+    cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+    industry = (rng.random(n)[:, None] > cumulative[arch]).sum(axis=1)
+    industry = np.minimum(industry, len(INDUSTRIES) - 1)
+    bounds = [limit for _, limit in COMPANY_SIZES[:-1]]
+    size = np.searchsorted(bounds, np.nan_to_num(employees), side="right")
     return pd.DataFrame(
         {
             "customer_id": _padded_ids("C", np.arange(first_customer, first_customer + n), 7),
@@ -489,6 +505,8 @@ def _customers(arch: np.ndarray, rng: np.random.Generator, first_customer: int) 
             "age": age.astype(np.float64),
             "employee_count": employees.astype(np.float64),
             "true_segment": _labels([a.name for a in ARCHETYPES], arch),
+            "industry": _labels(INDUSTRIES, industry, present=is_b2b),
+            "company_size": _labels([name for name, _ in COMPANY_SIZES], size, present=is_b2b),
         }
     )
 
@@ -503,10 +521,12 @@ def _pick(rng: np.random.Generator, weights: tuple[float, ...], n: int) -> np.nd
 
 
 def _labels(
-    labels: tuple[str, ...] | list[str], codes: np.ndarray
+    labels: tuple[str, ...] | list[str], codes: np.ndarray, present: np.ndarray | None = None
 ) -> pd.api.extensions.ExtensionArray:
-    """String column (pandas "str" dtype) holding ``labels[codes]``."""
-    return pd.array(pa.array(list(labels), type=pa.string()), dtype="str").take(codes)
+    """String column (pandas "str" dtype) holding ``labels[codes]``, missing where not
+    `present`."""
+    column = pd.array(pa.array(list(labels), type=pa.string()), dtype="str").take(codes)
+    return column if present is None else pd.Series(column).where(present).array
 
 
 def _padded_ids(prefix: str, numbers: np.ndarray, width: int) -> pd.api.extensions.ExtensionArray:

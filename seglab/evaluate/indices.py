@@ -3,7 +3,10 @@
 :func:`evaluate_solution` measures one solution from the features ``X`` and its labels:
 inertia, silhouette (exact up to 10,000 customers, on a seeded sample above), Calinski-Harabasz,
 Davies-Bouldin, cluster sizes and, given memberships, the fuzzy validity indices. An index that
-is undefined for the solution is NaN and the reason is recorded; it never raises.
+is undefined for the solution is NaN and the reason is recorded; it never raises. With
+categorical columns (a mixed feature set) the silhouette is measured on Gower distances, and
+the indices built on cluster means (inertia, Calinski-Harabasz, Davies-Bouldin) are NaN: a
+category has no mean.
 
 >>> X = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [12.0]])
 >>> metrics = evaluate_solution(X, [0, 0, 0, 1, 1, 1])
@@ -16,7 +19,7 @@ is undefined for the solution is NaN and the reason is recorded; it never raises
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from numbers import Real
 from typing import Any
@@ -24,8 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
+from sklearn.utils import check_random_state
 
 from seglab.checks import check_int, check_solution
+from seglab.cluster.gower import gower_silhouette
 from seglab.errors import ConfigError, DataError
 from seglab.evaluate.validity import (
     modified_partition_coefficient,
@@ -48,6 +53,8 @@ SILHOUETTE_MAX_EXACT = 10_000
 _BLOCK_CELLS = 1 << 22
 #: A squared distance below (this x eps x the largest |feature|) ** 2 counts as zero.
 _ROUNDING = 64.0
+#: Why the indices built on cluster means are NaN for a mixed feature set.
+_NO_MEANS = "mixed feature set: a category has no mean, and the numbers alone ignore the categories"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,6 +223,24 @@ def _silhouette(
     return _silhouette_exact(X, codes, k), sampled, X.shape[0], None
 
 
+def _gower_silhouette(
+    X: np.ndarray, codes: np.ndarray, k: int, categorical: list[int], max_exact: int,
+    sample_size: int, seed: int,
+) -> tuple[float, bool, int, str | None]:  # fmt: skip
+    """:func:`_silhouette` on Gower distances, the columns `categorical` being categories."""
+    n = X.shape[0]
+    sampled = n > max_exact
+    used = sample_size if sampled else n
+    if sampled:
+        k = np.unique(codes[check_random_state(seed).permutation(n)[:used]]).size  # its sample
+    reason = _domain(used, k)
+    if reason:
+        return math.nan, sampled, used, reason + (" (in the sample)" if sampled else "")
+    size = used if sampled else None
+    score = gower_silhouette(X, codes, categorical, sample_size=size, random_state=seed)
+    return score, sampled, used, None
+
+
 def _fuzzy(
     X: np.ndarray, memberships: Any, centres: Any, m: float
 ) -> tuple[dict[str, float], dict[str, str]]:
@@ -254,6 +279,7 @@ def evaluate_solution(
     silhouette_max_exact: int = SILHOUETTE_MAX_EXACT,
     silhouette_sample_size: int | None = None,
     random_state: int = 0,
+    categorical: Sequence[int] = (),
 ) -> SolutionMetrics:
     """Measure one clustering solution.
 
@@ -278,6 +304,11 @@ def evaluate_solution(
         Size of that sample, at most ``silhouette_max_exact`` (the default).
     random_state : int, default=0
         Seed of the silhouette sample, the only randomness.
+    categorical : sequence of int, default=()
+        Positions of the columns of ``X`` that hold category codes (a mixed feature set). Given,
+        the silhouette is measured on Gower distances (:func:`~seglab.cluster.gower.
+        gower_silhouette`, on the same kind of seeded sample), and inertia, Calinski-Harabasz
+        and Davies-Bouldin are NaN with the reason.
 
     Returns
     -------
@@ -308,12 +339,25 @@ def evaluate_solution(
 
     values, classes, codes = check_solution(X, labels)
     part = _Partition(values, codes, len(classes))
-    silhouette, sampled, used, silhouette_why = _silhouette(
-        values, codes, part.k, max_exact, sample_size, seed
-    )
-    ch, ch_why = _calinski_harabasz(part)
-    db, db_why = _davies_bouldin(part, classes)
+    if len(categorical):
+        silhouette, sampled, used, silhouette_why = _gower_silhouette(
+            values, codes, part.k, list(categorical), max_exact, sample_size, seed
+        )
+        inertia_value, (ch, ch_why), (db, db_why) = (
+            math.nan,
+            (math.nan, _NO_MEANS),
+            (math.nan, _NO_MEANS),
+        )
+    else:
+        silhouette, sampled, used, silhouette_why = _silhouette(
+            values, codes, part.k, max_exact, sample_size, seed
+        )
+        inertia_value = part.inertia
+        ch, ch_why = _calinski_harabasz(part)
+        db, db_why = _davies_bouldin(part, classes)
     reasons = {"silhouette": silhouette_why, "calinski_harabasz": ch_why, "davies_bouldin": db_why}
+    if len(categorical):
+        reasons = {"inertia": _NO_MEANS, **reasons}
     undefined = {name: why for name, why in reasons.items() if why}
     fuzzy: dict[str, float] = {}
     if memberships is not None:
@@ -324,7 +368,7 @@ def evaluate_solution(
         n_clusters=part.k,
         sizes=tuple(int(c) for c in part.counts),
         smallest_share=float(part.counts.min() / part.n),
-        inertia=part.inertia,
+        inertia=inertia_value,
         silhouette=silhouette,
         silhouette_sampled=sampled,
         silhouette_n=used,

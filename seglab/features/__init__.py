@@ -4,11 +4,12 @@ from seglab.features.catalogue import (
     DEFAULT_FEATURE_SETS,
     FEATURES,
     Feature,
+    categorical_columns,
     describe_features,
     resolve_feature_set,
 )
 from seglab.features.compute import compute_features
-from seglab.features.settings import FeaturesConfig
+from seglab.features.settings import FeaturesConfig, MixedFeatureSet
 from seglab.features.table import Features
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "Feature",
     "Features",
     "FeaturesConfig",
+    "MixedFeatureSet",
+    "categorical_columns",
     "compute_features",
     "describe_features",
     "resolve_feature_set",

@@ -7,7 +7,7 @@ formulas live in :mod:`seglab.features.compute`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_FEATURE_SETS",
     "FEATURES",
     "Feature",
+    "categorical_columns",
     "describe_features",
     "resolve_feature_set",
 ]
@@ -169,17 +170,33 @@ DEFAULT_FEATURE_SETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def resolve_feature_set(name: str, extra_sets: dict[str, Sequence[str]] | None = None) -> tuple:
-    """The features of the set called `name`, from the defaults or the config's extra sets.
+def resolve_feature_set(name: str, extra_sets: dict[str, object] | None = None) -> tuple:
+    """The (numeric) features of the set called `name`, from the defaults or the config's sets.
+
+    A config's set is a list of features or a mixed set (``numeric`` and ``categorical``
+    members, :class:`~seglab.features.settings.MixedFeatureSet`): its ``numeric`` part here.
 
     >>> resolve_feature_set("rfm")
     ('recency_days', 'frequency', 'monetary_total')
     """
-    sets = {**DEFAULT_FEATURE_SETS, **{k: tuple(v) for k, v in (extra_sets or {}).items()}}
-    registry: Registry[tuple[str, ...]] = Registry("feature set")
-    for set_name, members in sets.items():
-        registry.register(set_name, members)
-    return registry.get(name)
+    members = _registry(extra_sets).get(name)
+    return tuple(getattr(members, "numeric", members))
+
+
+def categorical_columns(name: str, extra_sets: dict[str, object] | None = None) -> tuple:
+    """The attribute columns the set called `name` clusters as categories (none for a list).
+
+    >>> categorical_columns("rfm")
+    ()
+    """
+    return tuple(getattr(_registry(extra_sets).get(name), "categorical", ()))
+
+
+def _registry(extra_sets: dict[str, object] | None) -> Registry:
+    registry: Registry[object] = Registry("feature set")
+    for set_name, members in {**DEFAULT_FEATURE_SETS, **(extra_sets or {})}.items():
+        registry.register(set_name, members if hasattr(members, "numeric") else tuple(members))
+    return registry
 
 
 def describe_features(names: Iterable[str] | None = None) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from seglab.cluster import FeatureScaler
 from seglab.cluster.assign import Assigner
 from seglab.errors import DataError
 from seglab.evaluate.drift import DRIFT_WARNING, describe, stability_table
+from seglab.features.categorical import encode_categories
 
 __all__ = ["Scores", "SegmentModel", "build_model"]
 
@@ -44,6 +45,11 @@ class SegmentModel:
     training : dict
         ``as_of``, ``data_fingerprint``, ``customers`` and ``distributions`` (per feature, its
         deciles and range, :func:`seglab.evaluate.drift.describe`).
+    categorical : tuple of str
+        The attribute columns a mixed feature set clusters as categories (none for numbers).
+    categories : tuple of tuple of str
+        The training customers' categories of each, whose positions are the codes the
+        estimator knows (:mod:`seglab.features.categorical`).
     """
 
     features: tuple[str, ...]
@@ -53,12 +59,14 @@ class SegmentModel:
     segment_ids: tuple[str, ...]
     centres: np.ndarray
     training: dict = field(default_factory=dict)
+    categorical: tuple[str, ...] = ()
+    categories: tuple[tuple[str, ...], ...] = ()
 
     def with_ids(self, segment_ids: list[str]) -> SegmentModel:
         """The same model with other segment ids (after matching to a reference)."""
         return SegmentModel(
             self.features, self.settings, self.scaler, self.assigner, tuple(segment_ids),
-            self.centres, self.training,
+            self.centres, self.training, self.categorical, self.categories,
         )  # fmt: skip
 
     def transform(self, customers: pd.DataFrame) -> np.ndarray:
@@ -73,6 +81,21 @@ class SegmentModel:
             )
         return self.scaler.transform(customers[list(self.features)])
 
+    def clustered(self, customers: pd.DataFrame) -> np.ndarray:
+        """What the assigner takes: :meth:`transform`, then the category codes (mixed sets)."""
+        X = self.transform(customers)
+        if not self.categorical:
+            return X
+        missing = [name for name in self.categorical if name not in customers.columns]
+        if missing:
+            raise DataError(
+                f"the segmentation clusters the attribute column(s) {', '.join(missing)} as "
+                "categories, which these customers do not have; join the customer attribute "
+                "table (data.customers; seglab score does) before scoring"
+            )
+        codes = encode_categories(customers, self.categorical, self.categories)
+        return np.column_stack([X, codes])
+
     def score(self, customers: pd.DataFrame) -> Scores:
         """Assign every customer of a feature table to a segment and measure drift.
 
@@ -81,7 +104,7 @@ class SegmentModel:
         customers : DataFrame
             One row per customer, indexed by ``customer_id``, holding the model's features.
         """
-        X = self.transform(customers)
+        X = self.clustered(customers)
         segments = self.assigner.labels(X)
         ids = np.asarray(self.segment_ids)[segments]
         table = pd.DataFrame({"segment": segments, "segment_id": ids}, index=customers.index)
@@ -136,8 +159,11 @@ def build_model(
     segment_ids: list[str],
     as_of: dt.date,
     data_fingerprint: str,
+    categorical: tuple[str, ...] = (),
+    categories: tuple[tuple[str, ...], ...] = (),
 ) -> SegmentModel:
-    """The model of a fitted segmentation, with its centres and training distributions."""
+    """The model of a fitted segmentation, with its centres (of the scaled numbers) and
+    training distributions; `categorical` and `categories` for a mixed feature set."""
     X = scaler.transform(customers[list(features)])
     centres = np.vstack([X[labels == j].mean(axis=0) for j in range(assigner.k)])
     training = {
@@ -147,8 +173,9 @@ def build_model(
         "distributions": {name: describe(customers[name].to_numpy()) for name in features},
     }
     return SegmentModel(
-        tuple(features), settings, scaler, assigner, tuple(segment_ids), centres, training
-    )
+        tuple(features), settings, scaler, assigner, tuple(segment_ids), centres, training,
+        tuple(categorical), tuple(tuple(c) for c in categories),
+    )  # fmt: skip
 
 
 def _warnings(drift: pd.DataFrame, table: pd.DataFrame) -> list[str]:

@@ -17,10 +17,13 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier, _tree
 
+from seglab.features.categorical import as_categories
+
 __all__ = [
     "DESCRIPTORS",
     "Rules",
     "boundary_customers",
+    "category_shares",
     "distinguishing_features",
     "name_segments",
     "personas",
@@ -98,6 +101,56 @@ def profile_segments(
     )
     table.index.name = "segment"
     return table
+
+
+def category_shares(
+    customers: pd.DataFrame, labels: pd.Series, columns: Sequence[str]
+) -> pd.DataFrame:
+    """Each segment's share of every category of the `columns`, against the whole base.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        The customer table, with the categorical (attribute) `columns`; one row per customer.
+    labels : Series
+        Segment of each customer (numbers or ids), aligned with `customers`.
+    columns : sequence of str
+        The categorical columns, e.g. the ``categorical`` part of a mixed feature set.
+
+    Returns
+    -------
+    DataFrame
+        One row per (column, category, segment): ``column``, ``category`` (missing values are
+        ``(missing)``), ``segment``, ``share`` (of the segment's customers in the category),
+        ``overall_share`` (of all customers) and ``lift`` (share / overall share: above 1 the
+        category is over-represented in the segment). Categories run from the most common.
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"region": ["N", "N", "S", "S", "S", None]})
+    >>> table = category_shares(customers, pd.Series([0, 0, 0, 1, 1, 1]), ["region"])
+    >>> table[table["segment"] == 1].round(3).to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
+    {'column': ['region', 'region', 'region'], 'category': ['S', 'N', '(missing)'],
+     'segment': [1, 1, 1], 'share': [0.667, 0.0, 0.333], 'overall_share': [0.5, 0.333, 0.167],
+     'lift': [1.333, 0.0, 2.0]}
+    """
+    segments = np.asarray(labels)
+    tables = []
+    for column in columns:
+        values = as_categories(customers[column])
+        overall = values.value_counts(normalize=True, sort=False)
+        order = sorted(overall.index, key=lambda category: (-overall[category], category))
+        shares = pd.crosstab(values.to_numpy(), segments, normalize="columns")
+        shares = shares.reindex(index=order, fill_value=0.0)
+        table = shares.rename_axis(index="category", columns="segment").reset_index()
+        table = table.melt(id_vars="category", var_name="segment", value_name="share")
+        rank = table["category"].map({category: i for i, category in enumerate(order)})
+        table = table.iloc[np.lexsort((table["segment"].rank(method="dense"), rank))]
+        table.insert(0, "column", column)
+        table["overall_share"] = table["category"].map(overall)
+        table["lift"] = table["share"] / table["overall_share"]
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
 
 
 def standardised_differences(features: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:

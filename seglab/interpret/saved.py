@@ -31,6 +31,9 @@ TRUSTED = (
     "seglab.cluster.scaling.signed_log1p",
     "seglab.cluster.fuzzy.FuzzyCMeans",
     "seglab.cluster.mixture.GaussianMixtureClustering",
+    "seglab.cluster.kprototypes.KPrototypesClustering",
+    "seglab.cluster.gower_hierarchical.GowerHierarchical",
+    "seglab.cluster.gower.GowerSpace",
 )
 _TABLES = ("names", "differences", "profile", "identity", "drift")
 
@@ -62,6 +65,8 @@ def save_segmentation(segmentation: Segmentation, path: str | Path) -> Path:
         "segment_ids": list(model.segment_ids),
         "centres": model.centres,
         "training": model.training,
+        "categorical": list(model.categorical),
+        "categories": [list(c) for c in model.categories],
         "labels": {"customer_id": _column(labels.index), "segment": labels.to_numpy("int16")},
         **{name: _pack(getattr(segmentation, name)) for name in _TABLES},
     }  # fmt: skip
@@ -95,6 +100,8 @@ def load_segmentation(path: str | Path) -> Segmentation:
         segment_ids=tuple(content["segment_ids"]),
         centres=np.asarray(content["centres"]),
         training=content["training"],
+        categorical=tuple(content.get("categorical", ())),
+        categories=tuple(tuple(c) for c in content.get("categories", ())),
     )  # fmt: skip
     tables = {name: _unpack(content[name]) for name in _TABLES}
     labels = content["labels"]

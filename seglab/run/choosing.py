@@ -97,7 +97,9 @@ def choose(
         ranked = pd.concat([alone, ranked]).assign(rank=lambda t: np.arange(1, len(t) + 1))
         stability = pd.concat([stability, pd.DataFrame([measured])], ignore_index=True)
     feature_set = grid.results.set_index("solution").loc[solution, "feature_set"]
-    gap_k = _reference_gap_k(references[feature_set], grid, config, cache)
+    gap_k = None
+    if not grid.scaled[feature_set, config.experiments.scalings[0]].categorical:
+        gap_k = _reference_gap_k(references[feature_set], grid, config, cache)
     structure = structure and gap_k != 1
     candidates = _with_named_first(ranked, solution)
     statement = explain(
@@ -109,7 +111,8 @@ def choose(
 
 
 def _reference_spaces(config: Config, features: Features, grid: Grid) -> dict[str, np.ndarray]:
-    """Each feature set's reference space on the seeded sample of customers."""
+    """Each feature set's reference space on the seeded sample of customers: a mixed set's
+    category codes (as the grid clustered them) follow its log-scaled numbers."""
     rows = sample_rows(len(features.table), REFERENCE_SAMPLE, config.seed)
     spaces = {}
     for feature_set in sorted(set(grid.results["feature_set"])):
@@ -117,16 +120,22 @@ def _reference_spaces(config: Config, features: Features, grid: Grid) -> dict[st
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SeglabWarning)  # constant features: said by the grid
             scaled = FeatureScaler(REFERENCE_SCALING).fit_transform(features.table[columns])
-        spaces[feature_set] = scaled[rows]
+        codes = grid.scaled[feature_set, config.experiments.scalings[0]].codes
+        spaces[feature_set] = (
+            scaled[rows] if codes is None else np.column_stack([scaled, codes])[rows]
+        )
     return {**spaces, "_rows": rows}
 
 
 def _reference_silhouette(references, grid: Grid, feature_set: str, solution: str, seed: int):
+    """The solution's silhouette in its feature set's reference space (Gower when mixed)."""
     labels = grid.fitted(solution).labels[references["_rows"]]
     X = references[feature_set]
+    row = grid.results.set_index("solution").loc[solution]
     metrics = evaluate_solution(
-        X, labels, silhouette_max_exact=len(X) + 1, silhouette_sample_size=2, random_state=seed
-    )
+        X, labels, silhouette_max_exact=len(X) + 1, silhouette_sample_size=2, random_state=seed,
+        categorical=grid.scaled[feature_set, row["scaling"]].positions,
+    )  # fmt: skip
     return metrics.silhouette
 
 
@@ -175,7 +184,8 @@ def _measure_stability(solution: str, grid: Grid, config: Config, cache: Cache) 
     spec = config.experiments
     row = grid.results.set_index("solution").loc[solution]
     params = spec.params.get(row["algorithm"], {})
-    X_all = grid.scaled[row["feature_set"], row["scaling"]].X
+    scaled = grid.scaled[row["feature_set"], row["scaling"]]
+    X_all, categorical = scaled.clustered, scaled.positions
     key = make_key(
         array_key(X_all), solution, params, spec.bootstrap, spec.stability_seeds,
         spec.stability_sample,
@@ -187,7 +197,9 @@ def _measure_stability(solution: str, grid: Grid, config: Config, cache: Cache) 
         X, labels = X_all[sample], grid.fitted(solution).labels[sample]
 
         def refit(data, with_seed):
-            return fit_many(data, algorithm, [k], random_state=with_seed, **params)[0].labels
+            return fit_many(
+                data, algorithm, [k], random_state=with_seed, categorical=categorical, **params
+            )[0].labels
 
         boot = bootstrap_stability(
             X, labels, lambda data: refit(data, seed), n_boot=spec.bootstrap, random_state=seed

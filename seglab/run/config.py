@@ -20,11 +20,11 @@ from pydantic import (
     model_validator,
 )
 
-from seglab.cluster.algorithms import ALGORITHMS, check_params
+from seglab.cluster.algorithms import ALGORITHMS, check_params, refuse_mismatch, takes
 from seglab.cluster.scaling import SCALERS
 from seglab.data.settings import DataConfig
 from seglab.errors import ConfigError
-from seglab.features.catalogue import resolve_feature_set
+from seglab.features.catalogue import categorical_columns, resolve_feature_set
 from seglab.features.lifetime import ClvConfig
 from seglab.features.settings import FeaturesConfig
 from seglab.heuristics.schemes import HeuristicsConfig, default_schemes
@@ -332,6 +332,7 @@ class Config(Section):
                     "solution in two dimensions; add a feature to the set or set "
                     "clustering.maps: []"
                 )
+        self._kinds_match()
         k = self.clustering.k
         low, high = (k, k) if isinstance(k, int) else k or (None, None)
         if k is not None and (high < self.experiments.k_min or low > self.experiments.k_max):
@@ -359,6 +360,41 @@ class Config(Section):
                     f"clustering.{key}"
                 )
         return self
+
+    def _kinds_match(self) -> None:
+        """Every algorithm has a feature set of its kind in the grid (numeric-only algorithms a
+        numeric set, mixed-type ones a set with categorical columns), a solution named by
+        ``choose: config`` pairs them, and categorical columns have an attribute table."""
+        sets = self.features.sets
+        categorical = {
+            name: categorical_columns(name, sets) for name in self.experiments.feature_sets
+        }
+        mixed = [name for name, columns in categorical.items() if columns]
+        if mixed and self.data.customers is None:
+            raise ValueError(
+                f"feature set '{mixed[0]}' names categorical columns "
+                f"({', '.join(categorical[mixed[0]])}), which are read from the customer "
+                "attribute table: set data.customers to its file"
+            )
+        for algorithm in self.experiments.algorithms:
+            if not any(takes(algorithm, columns) for columns in categorical.values()):
+                name = self.experiments.feature_sets[0]
+                try:
+                    refuse_mismatch(algorithm, f"feature set '{name}'", categorical[name])
+                except ConfigError as exc:
+                    raise ValueError(
+                        f"experiments.algorithms: no feature set of the grid suits {algorithm} "
+                        f"({', '.join(self.experiments.feature_sets)}): {exc}"
+                    ) from None
+        if self.clustering.choose == "config":
+            name = self.clustering.feature_set
+            try:
+                refuse_mismatch(
+                    self.clustering.algorithm, f"feature set '{name}'",
+                    categorical_columns(name, sets),
+                )  # fmt: skip
+            except ConfigError as exc:
+                raise ValueError(f"clustering: {exc}") from None
 
 
 def config_from_dict(raw: dict[str, Any], *, base_dir: str | Path = ".", source: str = "config"):

@@ -28,13 +28,18 @@ from threadpoolctl import threadpool_limits
 
 from seglab.checks import sample_rows
 from seglab.cluster import FittedSolution, fit_many
-from seglab.cluster.algorithms import check_params
+from seglab.cluster.algorithms import ALGORITHMS, check_params, takes
 from seglab.cluster.scaling import FeatureScaler
 from seglab.errors import ConfigError, DataError
 from seglab.evaluate.choice import gap_statistic
 from seglab.evaluate.indices import evaluate_solution
 from seglab.evaluate.selection import solution_id
-from seglab.features import FEATURES, resolve_feature_set
+from seglab.features import FEATURES, categorical_columns, resolve_feature_set
+from seglab.features.categorical import (
+    check_attribute_columns,
+    encode_categories,
+    learn_categories,
+)
 from seglab.progress import progress_bar
 from seglab.registry import suggest
 from seglab.run.cache import Cache, make_key
@@ -54,10 +59,27 @@ MODEL_CRITERIA = ("bic", "aic")
 
 @dataclass(frozen=True)
 class Scaled:
-    """One (feature set, scaling) of the grid: the fitted scaler and the scaled features."""
+    """One (feature set, scaling) of the grid: the fitted scaler and the scaled features.
+
+    For a mixed feature set, also its categorical columns, their categories and the customers'
+    codes (:mod:`seglab.features.categorical`); the scaling touches the numbers only.
+    """
 
     scaler: FeatureScaler
     X: np.ndarray
+    categorical: tuple[str, ...] = ()
+    categories: tuple[tuple[str, ...], ...] = ()
+    codes: np.ndarray | None = None
+
+    @property
+    def clustered(self) -> np.ndarray:
+        """What the algorithms cluster: the scaled numbers, then the category codes."""
+        return self.X if self.codes is None else np.column_stack([self.X, self.codes])
+
+    @property
+    def positions(self) -> tuple[int, ...]:
+        """Positions of the category codes in :attr:`clustered` (none for numbers only)."""
+        return tuple(range(self.X.shape[1], self.X.shape[1] + len(self.categorical)))
 
 
 @dataclass(frozen=True)
@@ -68,10 +90,13 @@ class Grid:
     ----------
     results : DataFrame
         One row per solution: id, feature set, scaling, algorithm, k, seed, every metric,
-        ``fit_seconds`` and ``cached``; with a Gaussian mixture in the grid, also ``bic`` and
-        ``aic`` (NaN for the algorithms that do not measure them).
+        ``fit_seconds``, ``fit_sampled`` (the algorithm clustered a seeded sample and assigned
+        the others: ``gower_hierarchical`` above ``max_exact``) and ``cached``; with a Gaussian
+        mixture in the grid, also ``bic`` and ``aic`` (NaN for the algorithms that do not
+        measure them).
     gap : DataFrame
-        Gap statistic per (feature set, scaling), from k-means on a seeded sample.
+        Gap statistic per numeric (feature set, scaling), from k-means on a seeded sample; none
+        for a mixed feature set (k-means on its numbers would ignore its categories).
     cache_hits, computed : int
         Solutions read from the cache and fitted in this run.
     notes : list of str
@@ -136,7 +161,8 @@ def run_grid(
     config : Config
         The run config (its ``experiments`` section is the grid).
     features : DataFrame
-        The customer feature table (one row per customer, the features as columns).
+        The customer table (one row per customer, the features as columns; the attribute
+        columns too when a feature set names categorical columns).
     cache : Cache
         Where fitted solutions, gap tables and stability figures are kept.
     progress : bool
@@ -150,7 +176,8 @@ def run_grid(
     ------
     ConfigError
         Before any work, for a parameter that an algorithm does not take; for a feature set that
-        a scaling cannot prepare (fewer features than ``pca`` components, all constant).
+        a scaling cannot prepare (fewer features than ``pca`` components, all constant); for
+        categorical columns the customer table lacks.
     DataError
         When ``k_max`` exceeds the number of customers or features hold NaN or infinite values.
     """
@@ -164,22 +191,25 @@ def run_grid(
         )
     feature_sets, notes = _usable_feature_sets(features, config)
     scaled = _scale(features, config, feature_sets)
-    data_keys = {key: array_key(item.X) for key, item in scaled.items()}
+    data_keys = {key: array_key(item.clustered) for key, item in scaled.items()}
     jobs = [
         (feature_set, scaling, algorithm, seed)
         for feature_set in feature_sets
         for scaling in grid.scalings
         for algorithm in grid.algorithms
+        if takes(algorithm, scaled[feature_set, scaling].categorical)
         for seed in grid.seeds
     ]
+    notes += _pairs_left_out(scaled, feature_sets, grid)
     rows, solutions, hits = [], {}, 0
     # Workers follow the run: killed with it, and gone a minute after the grid when idle.
     follow = {"initializer": _follow_parent, "initargs": (os.getpid(),)}
     with parallel_config(backend="loky", idle_worker_timeout=60, **follow):
         outputs = Parallel(n_jobs=grid.n_jobs, return_as="generator_unordered")(
             delayed(_run_job)(
-                scaled[job[:2]].X, job, grid.ks, grid.params.get(job[2], {}),
-                cache.root, data_keys[job[:2]], (grid.silhouette_exact_max, grid.silhouette_sample),
+                scaled[job[:2]].clustered, scaled[job[:2]].positions, job, grid.ks,
+                grid.params.get(job[2], {}), cache.root, data_keys[job[:2]],
+                (grid.silhouette_exact_max, grid.silhouette_sample),
             )
             for job in jobs
         )  # fmt: skip
@@ -201,15 +231,34 @@ def array_key(X: np.ndarray) -> str:
     return make_key(str(X.shape), hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest())
 
 
+def _pairs_left_out(scaled, feature_sets: list[str], grid) -> list[str]:
+    """A note for each algorithm that leaves out the feature sets of the other kind."""
+    notes = []
+    for algorithm in grid.algorithms:
+        kinds = {name: scaled[name, grid.scalings[0]].categorical for name in feature_sets}
+        skipped = [name for name, categorical in kinds.items() if not takes(algorithm, categorical)]
+        if skipped:
+            kind = "numbers and categories" if ALGORITHMS.get(algorithm).mixed else "numbers only"
+            notes.append(
+                f"{algorithm} clusters {kind}, so it leaves out feature set(s) {', '.join(skipped)}"
+            )
+    return notes
+
+
 def _usable_feature_sets(features: pd.DataFrame, config: Config) -> tuple[list[str], list[str]]:
     """The grid's feature sets the data can give, and a note for each one it cannot.
 
     A feature set the config names explicitly is refused with a ConfigError when a feature is
     missing (say a log without product ids and ``product_breadth``); a default one is skipped.
+    Categorical columns the customer table lacks are a ConfigError (only a config names them).
     """
     explicit = "feature_sets" in config.experiments.model_fields_set
     usable, notes = [], []
     for feature_set in config.experiments.feature_sets:
+        check_attribute_columns(
+            features, categorical_columns(feature_set, config.features.sets),
+            f"feature set '{feature_set}'",
+        )  # fmt: skip
         columns = resolve_feature_set(feature_set, config.features.sets)
         missing = [c for c in columns if c not in features.columns]
         if not missing:
@@ -242,6 +291,9 @@ def _scale(
     scaled = {}
     for feature_set in feature_sets:
         columns = list(resolve_feature_set(feature_set, config.features.sets))
+        categorical = categorical_columns(feature_set, config.features.sets)
+        categories = learn_categories(features, categorical)
+        codes = encode_categories(features, categorical, categories) if categorical else None
         for scaling in grid.scalings:
             scaler = FeatureScaler(
                 scaling, winsorize=grid.winsorize, pca=grid.pca, random_state=config.seed
@@ -252,17 +304,18 @@ def _scale(
                 raise ConfigError(
                     f"feature set '{feature_set}', scaling '{scaling}': {exc}"
                 ) from None
-            scaled[feature_set, scaling] = Scaled(scaler, X)
+            scaled[feature_set, scaling] = Scaled(scaler, X, categorical, categories, codes)
     return scaled
 
 
-def _run_job(X, job, ks, params, cache_root, data_key, silhouette):
+def _run_job(X, categorical, job, ks, params, cache_root, data_key, silhouette):
     """Fit (or read from the cache) one (feature set, scaling, algorithm, seed) at every k.
 
-    Jobs run side by side on the cores, so each keeps its numerical libraries to one thread.
+    `categorical` are the positions of the category codes in `X` (a mixed feature set). Jobs
+    run side by side on the cores, so each keeps its numerical libraries to one thread.
     """
     with threadpool_limits(limits=1):
-        return _fit_job(X, job, ks, params, cache_root, data_key, silhouette)
+        return _fit_job(X, categorical, job, ks, params, cache_root, data_key, silhouette)
 
 
 def _follow_parent(parent: int, poll_seconds: float = 0.5) -> None:
@@ -286,19 +339,21 @@ def _follow_parent(parent: int, poll_seconds: float = 0.5) -> None:
     threading.Thread(target=watch, name="seglab-parent-watch", daemon=True).start()
 
 
-def _fit_job(X, job, ks, params, cache_root, data_key, silhouette):
+def _fit_job(X, categorical, job, ks, params, cache_root, data_key, silhouette):
     feature_set, scaling, algorithm, seed = job
     cache = Cache(cache_root)
-    keys = {k: make_key(data_key, job, params, k, silhouette) for k in ks}
+    keys = {k: make_key(data_key, categorical, job, params, k, silhouette) for k in ks}
     found = {k: cache.load_arrays("solutions", key) for k, key in keys.items()}
     missing = [k for k, stored in found.items() if stored is None]
     fitted = {}
     if missing:
-        for solution in fit_many(X, algorithm, missing, random_state=seed, **params):
-            metrics = _metrics(X, solution, params, silhouette, seed)
+        for solution in fit_many(
+            X, algorithm, missing, random_state=seed, categorical=categorical, **params
+        ):
+            metrics = _metrics(X, categorical, solution, params, silhouette, seed)
             meta = {
-                **metrics, **solution.criteria,
-                "fit_seconds": solution.seconds, "fit_notes": solution.notes,
+                **metrics, **solution.criteria, "fit_seconds": solution.seconds,
+                "fit_notes": solution.notes, "fit_sampled": solution.sampled,
             }  # fmt: skip
             arrays = {"labels": solution.labels}
             if solution.memberships is not None:
@@ -316,6 +371,7 @@ def _fit_job(X, job, ks, params, cache_root, data_key, silhouette):
             k, stored["labels"], stored.get("memberships"), stored.get("centres"),
             meta["fit_seconds"], meta["fit_notes"],
             {name: meta[name] for name in MODEL_CRITERIA if name in meta},
+            bool(meta.get("fit_sampled", False)),
         )  # fmt: skip
         rows.append(
             {
@@ -327,7 +383,7 @@ def _fit_job(X, job, ks, params, cache_root, data_key, silhouette):
     return rows, solutions, len(ks) - len(missing)
 
 
-def _metrics(X, solution: FittedSolution, params, silhouette, seed) -> dict:
+def _metrics(X, categorical, solution: FittedSolution, params, silhouette, seed) -> dict:
     exact_max, sample = silhouette
     metrics = evaluate_solution(
         X,
@@ -338,6 +394,7 @@ def _metrics(X, solution: FittedSolution, params, silhouette, seed) -> dict:
         silhouette_max_exact=exact_max,
         silhouette_sample_size=sample,
         random_state=seed,
+        categorical=categorical,
     ).to_dict()
     metrics["sizes"] = ",".join(map(str, metrics["sizes"]))
     return metrics
@@ -384,8 +441,9 @@ def gap_table(X: np.ndarray, ks, seed: int, cache: Cache, data_key: str) -> pd.D
 def _gap_tables(scaled, grid, seed: int, cache: Cache, data_keys, *, progress: bool):
     """:func:`gap_table` of every (feature set, scaling), repeated for its series."""
     tables = []
+    numeric = {key: item for key, item in scaled.items() if not item.categorical}
     for (feature_set, scaling), item in progress_bar(
-        scaled.items(), desc="gap statistic", unit="space", total=len(scaled), enabled=progress
+        numeric.items(), desc="gap statistic", unit="space", total=len(numeric), enabled=progress
     ):
         table = gap_table(item.X, grid.ks, seed, cache, data_keys[feature_set, scaling])
         for algorithm in grid.algorithms:
@@ -394,4 +452,7 @@ def _gap_tables(scaled, grid, seed: int, cache: Cache, data_keys, *, progress: b
                     feature_set=feature_set, scaling=scaling, algorithm=algorithm, seed=grid_seed
                 )
                 tables.append(labelled)
+    if not tables:  # every feature set is mixed
+        columns = ["k", "log_w", "ref_log_w", "gap", "sd", "gap_se", "n_references"]
+        return pd.DataFrame(columns=[*columns, "feature_set", "scaling", "algorithm", "seed"])
     return pd.concat(tables, ignore_index=True)

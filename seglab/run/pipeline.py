@@ -166,7 +166,7 @@ def run_segmentation(
     with _timed(timings, "heuristics"):
         schemes = classify(value.join(features.customers), config.heuristics)
     with _timed(timings, "experiments"):
-        grid = run_grid(config, features.table, cache, progress=progress)
+        grid = run_grid(config, features.customers, cache, progress=progress)
     with _timed(timings, "choose"):
         choice = choose(config, grid, features, cache, progress=progress)
     with _timed(timings, "segmentation"):
@@ -317,7 +317,7 @@ def run_experiments(
     """Load, compute the features and run the experiment grid (what ``seglab run`` prints)."""
     config = as_config(config)
     features = customer_features(config, as_of=as_of)
-    return run_grid(config, features.table, Cache(config.cache_dir), progress=progress)
+    return run_grid(config, features.customers, Cache(config.cache_dir), progress=progress)
 
 
 def customer_features(
@@ -357,8 +357,8 @@ def _segment(config, grid: Grid, choice: Choice, features: Features, prepared, r
     fitted = grid.fitted(choice.solution)
     used = resolve_feature_set(row["feature_set"], config.features.sets)
     assigner = fit_assigner(
-        scaled.X, row["algorithm"], fitted.labels, random_state=int(row["seed"]),
-        params=config.experiments.params.get(row["algorithm"], {}),
+        scaled.clustered, row["algorithm"], fitted.labels, random_state=int(row["seed"]),
+        params=config.experiments.params.get(row["algorithm"], {}), categorical=scaled.positions,
     )  # fmt: skip
     settings = {
         "features": config.features.model_dump(mode="json", exclude={"sets"}),
@@ -369,6 +369,7 @@ def _segment(config, grid: Grid, choice: Choice, features: Features, prepared, r
     model = build_model(
         used, settings, scaled.scaler, assigner, features.customers, fitted.labels,
         segment_ids=[], as_of=features.as_of, data_fingerprint=prepared.fingerprint,
+        categorical=scaled.categorical, categories=scaled.categories,
     )  # fmt: skip
     return segment(
         {"solution": choice.solution, **row.to_dict()},

@@ -13,7 +13,7 @@ from pathlib import Path
 from seglab.data import reading
 from seglab.data.settings import CleaningConfig
 from seglab.errors import ConfigError, DataError, ModelError
-from seglab.features import compute_features
+from seglab.features import Features, compute_features
 from seglab.features.settings import FeaturesConfig
 from seglab.interpret.model import Scores
 from seglab.interpret.saved import load_segmentation
@@ -52,4 +52,12 @@ def score(
             f"the features of the segmentation in '{model}' cannot be computed from "
             f"'{config.data.transactions}': {exc}"
         ) from None
+    if segmentation.model.categorical:
+        if prepared.customers is None:
+            raise ModelError(
+                f"the segmentation in '{model}' clusters the attribute column(s) "
+                f"{', '.join(segmentation.model.categorical)}: set data.customers in the config "
+                "to the customer attribute table"
+            )
+        customers = Features.join(day, customers, prepared.customers).customers
     return segmentation.score(customers)
