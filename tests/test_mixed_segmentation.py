@@ -63,3 +63,20 @@ def test_a_new_category_matches_no_segment_but_is_still_scored(saved):
     customers = run.features.customers.head(5).assign(industry="mining")
     scores = load_segmentation(path).score(customers).customers
     assert scores["segment_id"].isin(run.segmentation.segment_ids.unique()).all()
+
+
+def test_the_run_profiles_the_categories_of_its_segments_by_hand(saved):
+    _, run, _ = saved
+    shares = run.interpretation.categories
+    assert list(shares["column"].unique()) == ["company_size", "industry", "region"]
+    customers = run.features.customers
+    ids = run.segmentation.segment_ids
+    region = customers["region"].astype("string").fillna("(missing)")
+    for (segment, category), share in (
+        shares[shares["column"] == "region"].set_index(["segment", "category"])["share"].items()
+    ):
+        members = region[ids == segment]
+        assert share == pytest.approx((members == category).mean()), (segment, category)
+    table = run.interpretation.category_table()
+    assert list(table.columns) == ["column", "category", *sorted(ids.unique()), "all customers"]
+    assert table["all customers"].groupby(table["column"]).sum().to_numpy() == pytest.approx(1.0)

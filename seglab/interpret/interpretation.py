@@ -15,6 +15,7 @@ from seglab.interpret.maps import pca_axes
 from seglab.interpret.profile import (
     Rules,
     boundary_customers,
+    category_shares,
     distinguishing_features,
     personas,
     segment_answers,
@@ -54,6 +55,9 @@ class Interpretation:
         Ward linkage of a seeded sample of the scaled features (for a dendrogram).
     map_axes : DataFrame
         What the PCA map's axes are (``axis``, ``explained``, ``label``); empty without it.
+    categories : DataFrame
+        Mixed feature sets: each segment's share of every category against the whole (see
+        :func:`~seglab.interpret.profile.category_shares`); empty without categories.
     """
 
     distinguishing: pd.DataFrame
@@ -67,10 +71,24 @@ class Interpretation:
     map_axes: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["axis", "explained", "label"])
     )
+    categories: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_CATEGORIES))
 
     def map(self, method: str = "pca") -> pd.DataFrame | None:
         """The 2-D map drawn with `method`, None when the config did not ask for it."""
         return self.maps.get(method)
+
+    def category_table(self) -> pd.DataFrame:
+        """Category shares as one row per category: all customers, then each segment."""
+        if self.categories.empty:
+            return pd.DataFrame({"note": ["the chosen feature set has no categorical columns"]})
+        wide = self.categories.pivot_table(
+            index=["column", "category"], columns="segment", values="share", sort=False
+        )
+        overall = self.categories.groupby(["column", "category"], sort=False)["overall_share"]
+        return wide.rename(columns=str).assign(**{"all customers": overall.first()}).reset_index()
+
+
+_CATEGORIES = ["column", "category", "segment", "share", "overall_share", "lift"]
 
 
 def interpret(
@@ -83,6 +101,7 @@ def interpret(
     boundary_threshold: float = 0.6,
     map_sample: int = 20_000,
     random_state: int = 0,
+    categorical: tuple[str, ...] = (),
 ) -> Interpretation:
     """Explain `segmentation` over the customer table it was fitted on.
 
@@ -104,6 +123,8 @@ def interpret(
         The sample size of the maps (the PCA axes are described on the same sample).
     random_state : int
         Seed of the samples (personas, silhouettes, tree).
+    categorical : tuple of str
+        The categorical columns of a mixed feature set, profiled by their shares.
     """
     labels, scaled = segmentation.labels, segmentation.scaled
     used = customers[list(segmentation.features)]
@@ -130,5 +151,9 @@ def interpret(
             {"map_axes": pca_axes(scaled, segmentation.features, max_points=map_sample,
                                   random_state=random_state)}
             if "pca" in maps else {}
+        ),
+        **(
+            {"categories": category_shares(customers, segmentation.segment_ids, categorical)}
+            if categorical else {}
         ),
     )  # fmt: skip

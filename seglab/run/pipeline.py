@@ -26,7 +26,7 @@ from seglab.data.reading import Prepared
 from seglab.errors import DataError, ModelError
 from seglab.evaluate.comparison import Comparison, compare
 from seglab.evaluate.selection import Choice
-from seglab.features import Features, compute_features, resolve_feature_set
+from seglab.features import Features, categorical_columns, compute_features, resolve_feature_set
 from seglab.features.lifetime import CustomerValue, value_customers
 from seglab.heuristics import SchemeLabels, classify, transition_counts
 from seglab.interpret.identity import segment_number
@@ -406,6 +406,7 @@ def _interpret(config, segmentation: Segmentation, features, prepared, cache) ->
         boundary_threshold=spec.boundary_threshold,
         map_sample=spec.map_sample,
         random_state=config.seed,
+        categorical=categorical_columns(segmentation.feature_set, config.features.sets),
     )
 
 
