@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from seglab.cluster.algorithms import ALGORITHMS
 from seglab.errors import ConfigError
 from seglab.evaluate.choice import GROUP_COLUMNS, choose_k
 
@@ -285,7 +286,7 @@ def explain(
         parts.append(
             f"Chosen{within}: {best['solution']}: {agreed}, silhouette "
             f"{best['reference_silhouette']:.2f} in the reference space of the "
-            f"'{best['feature_set']}' features (log-scaled), "
+            f"'{best['feature_set']}' features ({_reference_space(best['algorithm'])}), "
             f"segment balance {best['balance']:.2f}."
         )
         other = candidates[
@@ -353,3 +354,10 @@ def check_constraints(constraints: Mapping[str, object], results: pd.DataFrame) 
                 f"grid ({', '.join(map(str, known))}); add it to experiments or change the "
                 "constraint"
             )
+
+
+def _reference_space(algorithm: str) -> str:
+    """How the reference space measures distance for solutions of `algorithm`."""
+    if algorithm in ALGORITHMS and ALGORITHMS.get(algorithm).mixed:
+        return "Gower distance over the log-scaled numbers and the categories"
+    return "log-scaled"
