@@ -6,6 +6,10 @@ Measures, each in a fresh subprocess (so peak memory is that task's own; imports
 - seglab_btyd against lifetimes' summary_data_from_transaction_data: read Parquet + the
   buy-till-you-die summary (1M rows only; no cleaning on either side).
 
+The logs draw customer ids from a Zipf law over 100,000 ids, so not every id buys: the customers
+actually in each log are counted and recorded (``customers``). Writes
+``benchmarks/results/features.json`` (machine, load, every task's figures).
+
 Usage: ``.venv/bin/python benchmarks/bench_features.py [--rows 1000000 10000000]``
 """
 
@@ -14,6 +18,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import platform
 import resource
 import subprocess
 import sys
@@ -24,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 CUSTOMERS = 100_000
+RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
 AS_OF = dt.date(2025, 12, 31)
 DATA = Path(__file__).resolve().parent / "data"
 RFM = ["recency_days", "frequency", "monetary_total"]
@@ -31,7 +38,8 @@ BTYD = ["btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary"]
 
 
 def make_log(rows: int, path: Path, seed: int = 0) -> None:
-    """A transaction log of `rows` lines from CUSTOMERS customers over two years (seeded)."""
+    """A transaction log of `rows` lines over two years (seeded); ids from a Zipf law over
+    CUSTOMERS ids, so fewer customers than that appear (counted by :func:`main`)."""
     rng = np.random.default_rng(seed)
     orders = rows // 3
     order_customer = rng.zipf(1.3, orders) % CUSTOMERS
@@ -68,13 +76,13 @@ def _run_once(task: str, path: Path) -> tuple[float, int]:
     import sqlglot.dialects.duckdb  # noqa: F401
     from lifetimes.utils import summary_data_from_transaction_data
 
-    from seglab import io
+    from seglab.data import reading
+    from seglab.data.settings import DataConfig
     from seglab.features import compute_features
-    from seglab.run.config import DataConfig
 
     start = time.perf_counter()
     if task == "seglab_full":
-        loaded = io.load(DataConfig(transactions=path))
+        loaded = reading.load(DataConfig(transactions=path))
         table = compute_features(loaded.transactions, AS_OF)
     elif task in ("seglab_rfm", "seglab_btyd"):
         log = ibis.duckdb.connect().read_parquet(path)
@@ -124,26 +132,40 @@ def main() -> None:
         print(json.dumps(run_task(args.task, args.file)))
         return
     DATA.mkdir(exist_ok=True)
+    load_before = os.getloadavg()[0]
     results = []
     for rows in args.rows:
         path = DATA / f"log_{rows}.parquet"
         if not path.exists():
             make_log(rows, path)
+        customers = pd.read_parquet(path, columns=["customer_id"])["customer_id"].nunique()
         tasks = ["seglab_full", "seglab_rfm", "pandas_rfm"]
         if rows <= 1_000_000:
             tasks += ["seglab_btyd", "lifetimes"]
         for task in tasks:
-            result = {"rows": rows, **measure(task, path, args.repeats)}
+            result = {"rows": rows, "customers": customers, **measure(task, path, args.repeats)}
             results.append(result)
             print(json.dumps(result), flush=True)
+    record = {
+        "date": dt.date.today().isoformat(),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}",
+        "python": platform.python_version(),
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+        "repeats": args.repeats,
+        "results": results,
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(record, indent=2) + "\n")
     print(_table(results))
 
 
 def _table(results: list[dict]) -> str:
     by = {(r["rows"], r["task"]): r for r in results}
     lines = [
-        "| rows | task | first call (s) | repeat (s) | peak MB | peer / seglab: first, repeat |",
-        "|---|---|---|---|---|---|",
+        "| rows | customers | task | first call (s) | repeat (s) | peak MB "
+        "| peer / seglab: first, repeat |",
+        "|---|---|---|---|---|---|---|",
     ]
     peers = {"pandas_rfm": "seglab_rfm", "lifetimes": "seglab_btyd"}
     for r in results:
@@ -155,8 +177,8 @@ def _table(results: list[dict]) -> str:
                 f"{r['repeat_seconds'] / ours['repeat_seconds']:.2f}x"
             )
         lines.append(
-            f"| {r['rows']:,} | {r['task']} | {r['seconds']} | {r['repeat_seconds']} "
-            f"| {r['peak_mb']} | {ratio} |"
+            f"| {r['rows']:,} | {r['customers']:,} | {r['task']} | {r['seconds']} "
+            f"| {r['repeat_seconds']} | {r['peak_mb']} | {ratio} |"
         )
     return "\n".join(lines)
 
