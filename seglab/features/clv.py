@@ -145,13 +145,13 @@ def fit_bgnbd(
         Iterations allowed before the fit is reported as not converged.
     """
     (x, t_x, age), weight = _distinct(*check_btyd(frequency, recency, T))
-    mean_x = max(x @ weight, 1.0) / weight.sum()
-    start = np.log([1.0, max(age @ weight / weight.sum(), 1e-3) / mean_x, 1.0, 1.0])
+    mean_x = max(_weighted_sum(x, weight), 1.0) / weight.sum()
+    start = np.log([1.0, max(_weighted_sum(age, weight) / weight.sum(), 1e-3) / mean_x, 1.0, 1.0])
     found, converged, message = _maximise(
         _bgnbd_objective, start, (x, t_x, age, weight), BgNbdParams._fields, max_iter, "BG/NBD"
     )
     params = BgNbdParams(*found)
-    log_l = float(bgnbd_log_likelihood(params, x, t_x, age) @ weight)
+    log_l = _weighted_sum(bgnbd_log_likelihood(params, x, t_x, age), weight)
     return ModelFit(params, log_l, int(weight.sum()), converged, message)
 
 
@@ -260,8 +260,8 @@ def _bgnbd_objective(
     d_a = psi_ab - psi_abx + gone * (psi(a + 1) - psi(a))
     d_b = psi(b + x) - psi(b) + psi_ab - psi_abx
     d_b += gone * (psi(b + np.maximum(x, 1) - 1) - psi(b + x))
-    gradient = np.array([d @ weight for d in (d_r, d_alpha, d_a, d_b)]) * params
-    return -float((a1 + both) @ weight) / weight.sum(), -gradient / weight.sum()
+    gradient = _weighted_sum(np.stack([d_r, d_alpha, d_a, d_b]), weight) * params
+    return -_weighted_sum(a1 + both, weight) / weight.sum(), -gradient / weight.sum()
 
 
 def gamma_gamma_log_likelihood(
@@ -302,13 +302,13 @@ def fit_gamma_gamma(
     :func:`fit_bgnbd`.
     """
     (x, m), weight = _distinct(*_check_repeat_spend(frequency, monetary))
-    start = np.log([1.0, 2.0, m @ weight / weight.sum()])
+    start = np.log([1.0, 2.0, _weighted_sum(m, weight) / weight.sum()])
     fields = GammaGammaParams._fields
     found, converged, message = _maximise(
         _gamma_gamma_objective, start, (x, m, weight), fields, max_iter, "Gamma-Gamma"
     )
     params = GammaGammaParams(*found)
-    log_l = float(_gamma_gamma_log_l(params, x, m) @ weight)
+    log_l = _weighted_sum(_gamma_gamma_log_l(params, x, m), weight)
     return ModelFit(params, log_l, int(weight.sum()), converged, message)
 
 
@@ -366,8 +366,8 @@ def _gamma_gamma_objective(
     d_p = x * (psi_pxq - special.digamma(p * x) + np.log(m) + np.log(x) - log_gxm)
     d_q = psi_pxq - special.digamma(q) + np.log(gamma) - log_gxm
     d_gamma = q / gamma - (p * x + q) / (gamma + x * m)
-    gradient = np.array([d @ weight for d in (d_p, d_q, d_gamma)]) * params
-    log_l = _gamma_gamma_log_l(params, x, m) @ weight
+    gradient = _weighted_sum(np.stack([d_p, d_q, d_gamma]), weight) * params
+    log_l = _weighted_sum(_gamma_gamma_log_l(params, x, m), weight)
     return -float(log_l) / weight.sum(), -gradient / weight.sum()
 
 
@@ -421,6 +421,14 @@ def customer_lifetime_value(
     return gamma_gamma_expected_value(gamma_gamma, x, monetary) * discounted
 
 
+def _weighted_sum(values: np.ndarray, weight: np.ndarray):
+    """Sum of `values` (each row of a 2-D array) weighted by `weight`, without BLAS: a BLAS dot
+    product wakes its thread pool and, on a busy machine, waits for it far longer than it
+    computes (8 ms instead of 0.02 ms for 16,000 customers)."""
+    total = (values * weight).sum(axis=-1)
+    return float(total) if np.ndim(total) == 0 else total
+
+
 def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of `columns` (one array per column) and how often each occurs."""
     rows, counts = np.unique(
@@ -452,11 +460,11 @@ def _maximise(
     # tolerance (1e-5) has reached the optimum as closely as the arithmetic allows.
     stalled = result.status == 2 and np.max(np.abs(result.jac)) < 1e-5
     converged = bool(result.success or stalled)
-    if not converged:
+    if edge:  # whether or not the search settled there, the data leave the parameter free
+        message = f"ran to the edge of the parameter space ({edge}): the data do not pin it down"
+    elif not converged:
         values = ", ".join(f"{n} = {v:.3g}" for n, v in zip(names, found, strict=True))
         message = f"did not converge in {result.nit} iterations (stopped at {values})"
-    elif edge:
-        message = f"ran to the edge of the parameter space ({edge}): the data do not pin it down"
     else:
         message = f"converged in {result.nit} iterations"
     return found, converged and not edge, f"the {model} fit {message}"
