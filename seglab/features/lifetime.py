@@ -63,7 +63,7 @@ class ClvConfig(Section):
     """Customer lifetime value: whether to estimate it, over which horizon, at which rate."""
 
     enabled: bool = True
-    """Fit the BG/NBD and Gamma-Gamma models and value every customer (a few seconds)."""
+    """Fit the BG/NBD and Gamma-Gamma models and value every customer (about a second)."""
     horizon_days: int = Field(365, ge=1, le=3650)
     """Length of the future valued, in days."""
     annual_discount_rate: float = Field(0.10, ge=0.0, le=1.0)
@@ -137,7 +137,7 @@ def value_customers(customers: pd.DataFrame, settings: ClvConfig) -> CustomerVal
     Parameters
     ----------
     customers : DataFrame
-        The customer table with the ``btyd_*`` columns (see :func:`seglab.features.clv.fit_clv`).
+        The customer table with the ``btyd_*`` columns (see :func:`fit_clv`).
     settings : ClvConfig
         Whether to estimate, the horizon and the discount rate.
 
