@@ -96,32 +96,38 @@ def fuzzy_cmeans(X, centres, *, m=2.0, tol=1e-5, max_iter=300) -> FuzzyCMeansRes
 
 
 def _check(X: np.ndarray, centres: np.ndarray, m, tol, max_iter) -> None:
-    """Raise seglab's clustering errors (imported here only: they bring scikit-learn)."""
-    from seglab.cluster.validation import (
-        ClusteringDataError,
-        ClusteringParameterError,
-        check_n_clusters,
-    )
-
+    """Raise seglab's clustering error naming what is wrong (imported then: it brings
+    scikit-learn)."""
+    problem, parameter = None, False
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ClusteringDataError(f"X must be a non-empty 2-D array; got shape {X.shape}")
-    if centres.ndim != 2 or centres.shape[1] != X.shape[1] or centres.shape[0] == 0:
-        raise ClusteringDataError(
+        problem = f"X must be a non-empty 2-D array; got shape {X.shape}"
+    elif centres.ndim != 2 or centres.shape[1] != X.shape[1] or centres.shape[0] == 0:
+        problem = (
             f"centres has shape {centres.shape} but (n_clusters, n_features) with "
             f"n_features={X.shape[1]} is expected"
         )
-    if not (np.isfinite(X).all() and np.isfinite(centres).all()):
-        raise ClusteringDataError(
-            "X or centres contain NaN or infinite values; impute or drop them"
+    elif not (np.isfinite(X).all() and np.isfinite(centres).all()):
+        problem = "X or centres contain NaN or infinite values; impute or drop them"
+    elif centres.shape[0] > X.shape[0]:
+        problem = (
+            f"n_clusters={centres.shape[0]} is larger than n_samples={X.shape[0]}; "
+            f"choose n_clusters <= {X.shape[0]}"
         )
-    check_n_clusters(centres.shape[0], X.shape[0])
-    for name, value, ok, allowed in (
-        ("m", m, m > 1, "a number > 1"),
-        ("tol", tol, tol >= 0, "a number >= 0"),
-        ("max_iter", max_iter, max_iter >= 1 and int(max_iter) == max_iter, "an integer >= 1"),
-    ):
-        if not ok:
-            raise ClusteringParameterError(f"{name} must be {allowed}; got {value!r}")
+    else:
+        parameter = True
+        for name, value, ok, allowed in (
+            ("m", m, m > 1, "a number > 1"),
+            ("tol", tol, tol >= 0, "a number >= 0"),
+            ("max_iter", max_iter, max_iter >= 1 and int(max_iter) == max_iter, "an integer >= 1"),
+        ):
+            if not ok:
+                problem = f"{name} must be {allowed}; got {value!r}"
+                break
+    if problem is not None:
+        from seglab.cluster import validation
+
+        error = validation.ClusteringParameterError if parameter else validation.ClusteringDataError
+        raise error(problem)
 
 
 def pass_kernel(n_samples: int, n_features: int, n_clusters: int):
