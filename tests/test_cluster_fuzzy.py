@@ -152,6 +152,8 @@ def test_fuzzy_cmeans_function_names_what_is_wrong():
         fuzzy_core.fuzzy_cmeans(X, X[:3, :2])
     with pytest.raises(ClusteringParameterError, match=r"m must be a number > 1; got 1\.0"):
         fuzzy_core.fuzzy_cmeans(X, X[:3], m=1.0)
+    with pytest.raises(ClusteringParameterError, match="max_iter must be an integer >= 1; got '5'"):
+        fuzzy_core.fuzzy_cmeans(X, X[:3], max_iter="5")
     X[5, 1] = np.nan
     with pytest.raises(ClusteringDataError, match="NaN"):
         fuzzy_core.fuzzy_cmeans(X, X[:3])

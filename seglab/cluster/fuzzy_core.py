@@ -15,6 +15,7 @@ fit of 100,000 customers).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -115,12 +116,13 @@ def _check(X: np.ndarray, centres: np.ndarray, m, tol, max_iter) -> None:
         )
     else:
         parameter = True
-        for name, value, ok, allowed in (
-            ("m", m, m > 1, "a number > 1"),
-            ("tol", tol, tol >= 0, "a number >= 0"),
-            ("max_iter", max_iter, max_iter >= 1 and int(max_iter) == max_iter, "an integer >= 1"),
+        for name, value, kind, low, allowed in (
+            ("m", m, Real, 1, "a number > 1"),
+            ("tol", tol, Real, 0, "a number >= 0"),
+            ("max_iter", max_iter, Integral, 1, "an integer >= 1"),
         ):
-            if not ok:
+            number = isinstance(value, kind) and not isinstance(value, bool)
+            if not (number and (value > low if name == "m" else value >= low)):
                 problem = f"{name} must be {allowed}; got {value!r}"
                 break
     if problem is not None:
