@@ -9,7 +9,6 @@ first use, so that importing one stage (a worker process, the command line) stay
 """
 
 from importlib import import_module
-from importlib.metadata import version
 
 from seglab.errors import (
     ConfigError,
@@ -56,10 +55,12 @@ __all__ = [
     "score",
 ]
 
-__version__ = version("seglab")
-
 
 def __getattr__(name: str):
+    if name == "__version__":  # importlib.metadata takes ~0.1 s to import: only when asked
+        from importlib.metadata import version
+
+        return version("seglab")
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'seglab' has no attribute '{name}'")

@@ -19,7 +19,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-from seglab.cluster import fuzzy, fuzzy_kernels
+from seglab.cluster import fuzzy, fuzzy_core, fuzzy_kernels
 from seglab.cluster.fuzzy import FuzzyCMeans, FuzzyCMeansConvergenceWarning
 from seglab.cluster.scaling import FeatureScaler, make_scaler
 from seglab.cluster.validation import ClusteringDataError, ClusteringParameterError
@@ -128,6 +128,50 @@ def test_follows_scikit_fuzzy_iterate_by_iterate(m):
         np.testing.assert_allclose(ours.memberships_, u.T, rtol=0, atol=1e-10)
 
 
+@needs_skfuzzy
+@pytest.mark.parametrize("m", [2.0, 1.7])
+def test_fuzzy_cmeans_function_matches_scikit_fuzzy_and_the_estimators_bits(m):
+    X = customers()
+    start = start_from(X, 3)
+    found = fuzzy_core.fuzzy_cmeans(X, start, m=m, tol=0, max_iter=7)
+    centres, u, _, _, _, _, _ = skfuzzy.cluster.cmeans(
+        X.T, 3, m, error=0, maxiter=7, init=memberships_for(X, start, m)
+    )
+    np.testing.assert_allclose(found.centres, centres, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(found.memberships, u.T, rtol=0, atol=1e-10)
+    model = FuzzyCMeans(3, m=m, tol=0, max_iter=7, init=start).fit(X)
+    assert np.array_equal(found.centres, model.cluster_centers_)
+    assert np.array_equal(found.memberships, model.memberships_)
+    assert np.array_equal(found.labels, model.labels_)
+    assert (found.n_iter, found.objective, found.converged) == (7, model.objective_, False)
+
+
+def test_fuzzy_cmeans_function_names_what_is_wrong():
+    X = customers()
+    with pytest.raises(ClusteringDataError, match=r"centres has shape \(3, 2\)"):
+        fuzzy_core.fuzzy_cmeans(X, X[:3, :2])
+    with pytest.raises(ClusteringParameterError, match=r"m must be a number > 1; got 1\.0"):
+        fuzzy_core.fuzzy_cmeans(X, X[:3], m=1.0)
+    with pytest.raises(ClusteringParameterError, match="max_iter must be an integer >= 1; got '5'"):
+        fuzzy_core.fuzzy_cmeans(X, X[:3], max_iter="5")
+    X[5, 1] = np.nan
+    with pytest.raises(ClusteringDataError, match="NaN"):
+        fuzzy_core.fuzzy_cmeans(X, X[:3])
+
+
+def test_the_fuzzy_cmeans_function_imports_no_scikit_learn():
+    # numba loads SciPy's top level and scipy.linalg with its kernels; scikit-learn,
+    # scipy.stats and pandas take seconds: a fresh process that imports and runs
+    # fuzzy_cmeans must not load them.
+    code = (
+        "import json, sys; import numpy as np; from seglab.cluster.fuzzy_core import fuzzy_cmeans; "
+        "X = np.random.default_rng(0).normal(size=(50, 2)); fuzzy_cmeans(X, X[:3]); "
+        "print(json.dumps(sorted(set(sys.modules) & "
+        "{'sklearn', 'scipy.stats', 'pandas', 'seglab.cluster.fuzzy_core'})))"
+    )
+    assert run_child(code) == ["seglab.cluster.fuzzy_core"]
+
+
 @pytest.mark.parametrize("m", [2.0, 1.5])
 def test_objective_is_j_m_of_the_returned_memberships_and_centres(m):
     X = blobs()
@@ -195,7 +239,7 @@ def test_bitwise_identical_across_thread_counts_and_repeated_fits(m):
 def test_serial_and_parallel_kernels_give_the_same_bits(monkeypatch):
     X = customers()
     serial = FuzzyCMeans(4, m=1.5, random_state=0, max_iter=50, tol=0).fit(X)
-    monkeypatch.setattr(fuzzy, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(fuzzy_core, "PARALLEL_MIN_WORK", 0)
     parallel = FuzzyCMeans(4, m=1.5, random_state=0, max_iter=50, tol=0).fit(X)
     assert np.array_equal(serial.memberships_, parallel.memberships_)
     assert np.array_equal(serial.cluster_centers_, parallel.cluster_centers_)
@@ -317,13 +361,13 @@ CACHE_CHILD = textwrap.dedent(
     import json
     import numpy as np
     from numba.core import event
-    from seglab.cluster import fuzzy, fuzzy_kernels
+    from seglab.cluster import fuzzy, fuzzy_core, fuzzy_kernels
 
     X = np.random.default_rng(0).normal(size=(200, 3))
     compiled = event.RecordingListener()
     with event.install_listener("numba:compile", compiled):
-        for min_work in (fuzzy.PARALLEL_MIN_WORK, 0):  # serial, then parallel kernels
-            fuzzy.PARALLEL_MIN_WORK = min_work
+        for min_work in (fuzzy_core.PARALLEL_MIN_WORK, 0):  # serial, then parallel kernels
+            fuzzy_core.PARALLEL_MIN_WORK = min_work
             for m in (2.0, 1.5):
                 fuzzy.FuzzyCMeans(3, m=m, random_state=0).fit(X).predict_proba(X)
     print(json.dumps({

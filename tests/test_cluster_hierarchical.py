@@ -12,6 +12,7 @@ import joblib
 import numpy as np
 import pytest
 from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
+from scipy.spatial.distance import cdist
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -24,6 +25,7 @@ from seglab.cluster.hierarchical import (
     TwoStepHierarchical,
 )
 from seglab.cluster.linkage import LINKAGES, HierarchicalTree, weighted_ward_linkage
+from seglab.cluster.nearest import nearest_centre
 from seglab.cluster.validation import ClusteringDataError, ClusteringParameterError
 from seglab.errors import ConfigError, DataError, SeglabError
 
@@ -314,3 +316,19 @@ def test_two_step_drops_empty_micro_clusters_of_duplicate_rows():
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_nearest_centre_is_scipys_argmin_of_exact_distances_first_on_ties():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(10_000, 5)) * 4  # more rows than one parallel task
+    centres = rng.normal(size=(300, 5)) * 4
+    expected = cdist(X, centres, "sqeuclidean").argmin(axis=1)
+    np.testing.assert_array_equal(nearest_centre(X, centres), expected)
+    # A row equidistant from centres 1 and 2 (and 4, a copy of 2) goes to the first, 1.
+    tie = nearest_centre(
+        np.array([[0.0, 0.0]]), [[5.0, 5.0], [0.0, 1.0], [1.0, 0.0], [3, 3], [1, 0]]
+    )
+    assert tie.tolist() == [1]
+    # Far from the origin, |x|^2 - 2 x.c + |c|^2 cancels; the exact sums of squares do not.
+    far = np.array([[1e8, 0.0]])
+    assert nearest_centre(far, [[1e8 + 2.0, 0.0], [1e8 - 1.0, 0.0]]).tolist() == [1]

@@ -26,7 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from seglab.cluster import fuzzy_kernels as kernels
+from seglab.cluster import fuzzy_core as core
 from seglab.cluster.validation import (
     ClusteringDataError,
     check_data,
@@ -37,58 +37,12 @@ from seglab.errors import SeglabWarning
 
 __all__ = ["FuzzyCMeans", "FuzzyCMeansConvergenceWarning"]
 
-#: Points are split into this many contiguous chunks whatever the number of threads; each chunk
-#: sums its own partial centres and the partials are added in chunk order, so results are
-#: bitwise identical for any thread count.
-N_CHUNKS = 64
-#: Inputs with fewer distance terms (n_samples x n_features x n_clusters) run single-threaded.
-PARALLEL_MIN_WORK = 1 << 20
 #: predict works through its input in slices of this many rows.
 _PREDICT_ROWS = 1 << 16
 
 
 class FuzzyCMeansConvergenceWarning(SeglabWarning, ConvergenceWarning):
     """The memberships still moved by more than ``tol`` after ``max_iter`` iterations."""
-
-
-def _pass_kernel(n_samples: int, n_features: int, n_clusters: int):
-    """The parallel pass kernel from ``PARALLEL_MIN_WORK`` distance terms, else the serial one.
-
-    Both give the same bits; on small inputs waking threads costs more than the pass itself.
-    """
-    if n_samples * n_features * n_clusters >= PARALLEL_MIN_WORK:
-        return kernels.fcm_pass_parallel
-    return kernels.fcm_pass_serial
-
-
-def _memberships(X: np.ndarray, centres: np.ndarray, m: float, out: np.ndarray) -> None:
-    """Fill ``out`` (c x n) with the memberships of the (read-only) ``X`` to ``centres``."""
-    n_samples, n_features = X.shape
-    n_clusters = centres.shape[0]
-    num = np.empty((N_CHUNKS, n_clusters, n_features))
-    den = np.empty((N_CHUNKS, n_clusters))
-    stats = np.empty((N_CHUNKS, 2))
-    kernel = _pass_kernel(n_samples, n_features, n_clusters)
-    kernel(X, kernels.padded(centres), m, _chunk_bounds(n_samples), out, False, num, den, stats)
-
-
-def _labels_of(u: np.ndarray) -> np.ndarray:
-    """``np.argmax(u, axis=0)`` of a C-ordered (c, n) array, in parallel."""
-    out = np.empty(u.shape[1], dtype=np.int64)
-    kernels.argmax_columns(u, _chunk_bounds(u.shape[1]), out)
-    return out
-
-
-def _chunk_bounds(n_samples: int) -> np.ndarray:
-    """Start of each of the ``N_CHUNKS`` contiguous chunks, then ``n_samples``."""
-    return (np.arange(N_CHUNKS + 1, dtype=np.int64) * n_samples) // N_CHUNKS
-
-
-def _read_only(X: np.ndarray) -> np.ndarray:
-    """A read-only view, so that the kernels compile once for writable and read-only inputs."""
-    view = X.view()
-    view.flags.writeable = False
-    return view
 
 
 class FuzzyCMeans(ClusterMixin, BaseEstimator):
@@ -207,21 +161,19 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
         check_n_clusters(self.n_clusters, n_samples)
         starts = self._initial_centres(X)
         m = float(self.m)
-        X_ro = _read_only(X)
-        bounds = _chunk_bounds(n_samples)
+        X_ro = core.read_only(X)
         # Cluster-major (c x n): each cluster's memberships are contiguous for the kernels.
         memberships = np.empty((self.n_clusters, n_samples))
-        fcm_pass = _pass_kernel(n_samples, X.shape[1], self.n_clusters)
         best = None
         for start in starts:
-            run = _run(fcm_pass, X_ro, start, m, self.tol, self.max_iter, bounds, memberships)
+            run = core.iterate(X_ro, start, m, self.tol, self.max_iter, memberships)
             if best is None or run[1] < best[1]:
                 best, best_is_last = run, True
             else:
                 best_is_last = False
         centres, objective, n_iter, converged = best
         if not best_is_last:
-            _memberships(X_ro, centres, m, memberships)
+            core.memberships_to(X_ro, centres, m, memberships)
         if not converged and self.tol > 0:
             warnings.warn(
                 f"FuzzyCMeans did not converge in max_iter={self.max_iter} iterations "
@@ -231,7 +183,7 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
             )
         self.cluster_centers_ = centres
         self.memberships_ = memberships.T
-        self.labels_ = _labels_of(memberships)
+        self.labels_ = core.labels_of(memberships)
         self.n_iter_ = n_iter
         self.objective_ = objective
         return self
@@ -254,8 +206,8 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
         for start in range(0, X.shape[0], _PREDICT_ROWS):  # memory O(_PREDICT_ROWS x c)
             rows = X[start : start + _PREDICT_ROWS]
             u = np.empty((self.n_clusters, rows.shape[0]))
-            _memberships(rows, self.cluster_centers_, float(self.m), u)
-            labels[start : start + rows.shape[0]] = _labels_of(u)
+            core.memberships_to(rows, self.cluster_centers_, float(self.m), u)
+            labels[start : start + rows.shape[0]] = core.labels_of(u)
         return labels
 
     def predict_proba(self, X):
@@ -273,13 +225,13 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
         """
         X = self._new_data(X)
         u = np.empty((self.n_clusters, X.shape[0]))
-        _memberships(X, self.cluster_centers_, float(self.m), u)
+        core.memberships_to(X, self.cluster_centers_, float(self.m), u)
         return u.T
 
     def _new_data(self, X) -> np.ndarray:
         """``X`` checked against the fitted model, read-only."""
         check_is_fitted(self)
-        return _read_only(check_data(self, X, reset=False))
+        return core.read_only(check_data(self, X, reset=False))
 
     def _initial_centres(self, X) -> list[np.ndarray]:
         """The starting centres of each run, drawn from one random generator."""
@@ -309,27 +261,3 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
                 centres = X[rng.choice(n_samples, self.n_clusters, replace=False)]
             starts.append(np.ascontiguousarray(centres, dtype=np.float64))
         return starts
-
-
-def _run(fcm_pass, X, centres, m, tol, max_iter, bounds, memberships):
-    """Iterate from ``centres``; return (centres, objective, n_iter, converged).
-
-    ``fcm_pass`` is the parallel or serial pass kernel. On return ``memberships`` (c x n) holds
-    the memberships to the returned centres.
-    """
-    n_clusters, n_features = centres.shape
-    num = np.empty((N_CHUNKS, n_clusters, n_features))
-    den = np.empty((N_CHUNKS, n_clusters))
-    stats = np.empty((N_CHUNKS, 2))
-    current = kernels.padded(centres)
-    following = current.copy()  # the padding columns stay zero: combine writes the features
-    fcm_pass(X, current, m, bounds, memberships, False, num, den, stats)
-    kernels.combine(num, den, stats, current, following)
-    n_iter, converged = 0, False
-    while n_iter < max_iter and not converged:
-        n_iter += 1
-        current, following = following, current
-        fcm_pass(X, current, m, bounds, memberships, True, num, den, stats)
-        objective, change = kernels.combine(num, den, stats, current, following)
-        converged = change < tol
-    return current[:, :n_features].copy(), float(objective), n_iter, converged

@@ -23,7 +23,6 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.metrics import pairwise_distances_argmin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -41,6 +40,7 @@ from seglab.cluster.linkage import (
     exact_tree,
     two_step_tree,
 )
+from seglab.cluster.nearest import nearest_centre
 from seglab.cluster.validation import (
     ClusteringDataError,
     ClusteringParameterError,
@@ -252,7 +252,7 @@ class HierarchicalClustering(ClusterMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_data(self, X, reset=False)
-        return pairwise_distances_argmin(X, self.cluster_centers_)
+        return nearest_centre(X, self.cluster_centers_)
 
 
 class TwoStepHierarchical(ClusterMixin, BaseEstimator):
@@ -430,4 +430,4 @@ class TwoStepHierarchical(ClusterMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_data(self, X, reset=False)
-        return self._micro_clusters[pairwise_distances_argmin(X, self.micro_centers_)]
+        return self._micro_clusters[nearest_centre(X, self.micro_centers_)]

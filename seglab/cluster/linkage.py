@@ -17,8 +17,8 @@ import numpy as np
 from scipy.cluster.hierarchy import dendrogram, fcluster, is_valid_linkage
 from scipy.spatial.distance import pdist
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import pairwise_distances_argmin
 
+from seglab.cluster.nearest import nearest_centre
 from seglab.cluster.validation import ClusteringDataError
 
 __all__ = [
@@ -367,7 +367,7 @@ def two_step_tree(X, n_micro, micro_method, sample_size, max_iter, rng):
         )
     centres = model.fit(sample).cluster_centers_
     fitted = time.perf_counter()
-    micro = pairwise_distances_argmin(X, centres)
+    micro = nearest_centre(X, centres)
     sizes = np.bincount(micro, minlength=n_fit)
     kept = sizes > 0
     if not kept.all():
