@@ -46,6 +46,7 @@ def test_every_derivation_is_registered():
         "first_present",
         "rank_axis",
         "cost_to_serve_rank",
+        "potential_rank",
         "cycles_missed",
         "amount_threshold",
         "quantile_bins",
