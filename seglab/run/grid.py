@@ -40,7 +40,7 @@ from seglab.registry import suggest
 from seglab.run.cache import Cache, make_key
 from seglab.run.config import Config
 
-__all__ = ["Grid", "Scaled", "array_key", "gap_table", "run_grid"]
+__all__ = ["Grid", "Scaled", "array_key", "gap_table", "run_grid", "workers"]
 
 log = logging.getLogger(__name__)
 
@@ -173,9 +173,7 @@ def run_grid(
         for seed in grid.seeds
     ]
     rows, solutions, hits = [], {}, 0
-    # Workers follow the run: killed with it, and gone a minute after the grid when idle.
-    follow = {"initializer": _follow_parent, "initargs": (os.getpid(),)}
-    with parallel_config(backend="loky", idle_worker_timeout=60, **follow):
+    with workers():
         outputs = Parallel(n_jobs=grid.n_jobs, return_as="generator_unordered")(
             delayed(_run_job)(
                 scaled[job[:2]].X, job, grid.ks, grid.params.get(job[2], {}),
@@ -189,10 +187,17 @@ def run_grid(
             rows += job_rows
             solutions.update(job_solutions)
             hits += job_hits
-    results = _tidy(rows, grid)
-    gap = _gap_tables(scaled, grid, config.seed, cache, data_keys, progress=progress)
+        results = _tidy(rows, grid)
+        gap = _gap_tables(scaled, grid, config.seed, cache, data_keys, progress=progress)
     log.info("%d solutions: %d from the cache, %d fitted", len(rows), hits, len(rows) - hits)
     return Grid(results, gap, hits, len(rows) - hits, notes, features.index, solutions, scaled)
+
+
+def workers():
+    """The worker processes of the grid and the choice (one pool, reused): they follow the run,
+    killed with it, and are gone a minute after their last task."""
+    follow = {"initializer": _follow_parent, "initargs": (os.getpid(),)}
+    return parallel_config(backend="loky", idle_worker_timeout=60, **follow)
 
 
 def array_key(X: np.ndarray) -> str:
@@ -368,26 +373,34 @@ def gap_table(X: np.ndarray, ks, seed: int, cache: Cache, data_key: str) -> pd.D
     key = make_key(data_key, ks, seed, GAP_SAMPLE, GAP_REFERENCES)
     # The same customers for every scaling, in the order they were drawn.
     sample = X[sample_rows(len(X), GAP_SAMPLE, seed, ordered=False)]
-    return cache.frame(
-        "gap",
-        key,
-        lambda: gap_statistic(
-            sample,
-            ks,
-            lambda data, n: KMeans(n, n_init=1, random_state=seed).fit_predict(data),
-            n_references=GAP_REFERENCES,
-            random_state=seed,
-        ),
-    )
+
+    def compute() -> pd.DataFrame:
+        # 110 fits on a small sample: one thread each is faster than a team, and its sums do
+        # not depend on the machine's core count.
+        with threadpool_limits(limits=1):
+            return gap_statistic(
+                sample,
+                ks,
+                lambda data, n: KMeans(n, n_init=1, random_state=seed).fit_predict(data),
+                n_references=GAP_REFERENCES,
+                random_state=seed,
+            )
+
+    return cache.frame("gap", key, compute)
 
 
 def _gap_tables(scaled, grid, seed: int, cache: Cache, data_keys, *, progress: bool):
-    """:func:`gap_table` of every (feature set, scaling), repeated for its series."""
+    """:func:`gap_table` of every (feature set, scaling), repeated for its series; the spaces
+    share the cores (inside the grid's ``parallel_config``)."""
+    outputs = Parallel(n_jobs=grid.n_jobs)(
+        delayed(gap_table)(item.X, grid.ks, seed, cache, data_keys[space])
+        for space, item in scaled.items()
+    )
     tables = []
-    for (feature_set, scaling), item in progress_bar(
-        scaled.items(), desc="gap statistic", unit="space", total=len(scaled), enabled=progress
-    ):
-        table = gap_table(item.X, grid.ks, seed, cache, data_keys[feature_set, scaling])
+    for (feature_set, scaling), table in progress_bar(
+        zip(scaled, outputs, strict=True), desc="gap statistic", unit="space",
+        total=len(scaled), enabled=progress,
+    ):  # fmt: skip
         for algorithm in grid.algorithms:
             for grid_seed in grid.seeds:
                 labelled = table.assign(
