@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, parallel_config
+from sklearn import config_context
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: prctl option: the signal a process gets when its parent dies (Linux).
 PR_SET_PDEATHSIG = 1
+#: scikit-learn's memory for chunked distance computations in a job (its default is 1 GB).
+WORKING_MB = 256
 GAP_SAMPLE = 2_000
 GAP_REFERENCES = 10
 #: Model criteria an algorithm may measure (``AlgorithmSpec.criteria``), kept with its solutions.
@@ -195,9 +198,10 @@ def run_grid(
 
 def workers():
     """The worker processes of the grid and the choice (one pool, reused): they follow the run,
-    killed with it, and are gone a minute after their last task."""
+    killed with it, and are gone ten seconds after their last task, before the stages after the
+    choice (maps, profiles) need their memory."""
     follow = {"initializer": _follow_parent, "initargs": (os.getpid(),)}
-    return parallel_config(backend="loky", idle_worker_timeout=60, **follow)
+    return parallel_config(backend="loky", idle_worker_timeout=10, **follow)
 
 
 def array_key(X: np.ndarray) -> str:
@@ -266,7 +270,7 @@ def _run_job(X, job, ks, params, cache_root, data_key, silhouette):
 
     Jobs run side by side on the cores, so each keeps its numerical libraries to one thread.
     """
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1), config_context(working_memory=WORKING_MB):
         return _fit_job(X, job, ks, params, cache_root, data_key, silhouette)
 
 
