@@ -45,6 +45,8 @@ def bench(checkout: Path, label: str) -> dict:
         steps[phase] = measure(f"{label} {phase}", command, cwd=work, env=env)
         record = json.loads(next((work / "reports").glob("*/*/run.json")).read_text())
         steps[phase]["stages"] = record["timings"]
+        # Interpreter start, imports and exit: the wall time outside the report's own clock.
+        steps[phase]["outside_s"] = round(steps[phase]["seconds"] - record["timings"]["total_s"], 1)
     return {"checkout": str(checkout), "commit": _commit(checkout), **steps}
 
 

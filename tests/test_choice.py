@@ -87,8 +87,10 @@ def test_an_unstable_leader_becomes_ineligible_and_the_next_one_is_measured(monk
     jaccard = {"a": 0.3, "b": 0.9, "c": 0.8}
     monkeypatch.setattr(
         choosing,
-        "_measure_stability",
-        lambda s, *_: {"solution": s, "bootstrap_min_cluster_jaccard": jaccard[s]},
+        "_measure_many",
+        lambda todo, *_, **__: {
+            s: {"solution": s, "bootstrap_min_cluster_jaccard": jaccard[s]} for s in todo
+        },
     )
     config = config_from_dict(
         {"name": "t", "data": {"transactions": "t.parquet"}, "experiments": {"stability_top": 2}}

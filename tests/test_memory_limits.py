@@ -100,3 +100,20 @@ def test_duckdb_memory_settings_reach_the_connection_seglab_queries(tmp_path):
     assert _bytes(setting(default, "memory_limit")) != pytest.approx(123e6, rel=1e-3)
     assert int(setting(backend, "threads")) == 1
     assert setting(backend, "temp_directory") == str(spill)
+
+
+def test_releasing_duckdbs_memory_restores_the_configured_limit_exactly():
+    # DuckDB shows 1500MB as "1.3 GiB", which set again would be 1.2 GiB: the release must put
+    # back the configured value, not the displayed one, and DuckDB's default when none is set.
+    import ibis
+
+    from seglab.data import engine
+
+    for limit in ("1500MB", None):
+        backend = ibis.duckdb.connect(**({"memory_limit": limit} if limit else {}))
+        table = backend.create_table("lines", ibis.memtable({"amount": [1.0, 2.0]}))
+        before = backend.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        engine.release_memory(table, limit)
+        after = backend.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        assert after == before
+        assert int(table.amount.sum().execute()) == 3  # the connection still queries

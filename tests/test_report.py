@@ -128,17 +128,33 @@ def _notebook_started(report: Path) -> str:
     return notebook["metadata"]["papermill"]["start_time"]
 
 
-def test_a_warm_rerun_reuses_the_cached_run_and_republishes(rendered: Path):
+def test_a_warm_rerun_reuses_the_cached_run_and_rendering_and_republishes(rendered: Path):
     before = (rendered / "segments.parquet").read_bytes()
+    html = (rendered / "report.html").read_bytes()
     version, started = rendered.resolve(), _notebook_started(rendered)
     stages = sorted(p.name for p in (rendered.parents[2] / "cache" / "runs").iterdir())
     again = render_report(rendered.parents[2] / "config.yaml", out_root=rendered.parents[1])
     assert again == rendered and (again / "segments.parquet").read_bytes() == before
     assert sorted(p.name for p in (rendered.parents[2] / "cache" / "runs").iterdir()) == stages
-    # The stages come from the cache, but the report is rendered again into a new version: the
-    # notebook ran after the first one did, and the old version is gone.
+    # Same run, notebook and rendering packages: the executed notebook and its HTML come from
+    # the cache (the notebook did not run again), published as a new version.
     assert again.resolve() != version and not version.exists()
+    assert _notebook_started(again) == started
+    assert (again / "report.html").read_bytes() == html
+    timings = json.loads((again / "run.json").read_text())["timings"]
+    assert timings["notebook_cached"] and timings["html_s"] == 0.0
+
+
+def test_a_changed_rendering_package_renders_the_notebook_again(rendered: Path, monkeypatch):
+    import seglab.run.reports as reports
+
+    started = _notebook_started(rendered)
+    key = reports.render_key(REPORT_NOTEBOOK)
+    newer = {**key, "packages": {**key["packages"], "matplotlib": "99.0"}}
+    monkeypatch.setattr(reports, "render_key", lambda name: newer)
+    again = render_report(rendered.parents[2] / "config.yaml", out_root=rendered.parents[1])
     assert _notebook_started(again) > started
+    assert not json.loads((again / "run.json").read_text())["timings"]["notebook_cached"]
     html = (again / "report.html").read_text()
     assert "Customer segmentation report" in html and 'src="data:image/png;base64,' in html
 

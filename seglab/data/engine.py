@@ -20,11 +20,12 @@ from pathlib import Path
 import duckdb
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from seglab.data.settings import DataConfig, SparkConfig
 from seglab.errors import ConfigError, DataError
 
-__all__ = ["SPARK_DEFAULTS", "connect", "data_errors", "keep", "spark_session"]
+__all__ = ["SPARK_DEFAULTS", "connect", "data_errors", "keep", "release_memory", "spark_session"]
 
 #: Settings seglab gives the Spark session unless ``data.spark.conf`` says otherwise: no web UI
 #: (nobody looks at it in a batch run), timestamps read in UTC so calendar days match DuckDB's,
@@ -42,7 +43,10 @@ def connect(data: DataConfig) -> ibis.BaseBackend:
         return ibis.pyspark.connect(spark_session(data.spark))
     settings = data.duckdb
     temp = settings.temp_directory or Path(tempfile.gettempdir()) / "seglab-duckdb"
-    options = {"temp_directory": str(temp)}
+    # The allocator's background threads hand memory freed by finished queries back to the
+    # system; without them it stays until DuckDB allocates again (measured on 38M lines: 0.2 GB
+    # of the 1.0 GB held after loading). What DuckDB keeps for reuse: release_memory.
+    options = {"temp_directory": str(temp), "allocator_background_threads": True}
     if settings.memory_limit is not None:
         options["memory_limit"] = settings.memory_limit
     if settings.threads is not None:
@@ -51,6 +55,25 @@ def connect(data: DataConfig) -> ibis.BaseBackend:
         return ibis.duckdb.connect(**options)
     except duckdb.Error as exc:
         raise ConfigError(f"data.duckdb: DuckDB refuses these settings: {exc}") from None
+
+
+def release_memory(table: ir.Table, memory_limit: str | None) -> None:
+    """Hand the memory DuckDB keeps after its queries back to the system (a no-op on Spark).
+
+    DuckDB keeps the buffers of finished queries for reuse, up to its memory limit: after the
+    feature query on 38M lines, about 0.7 GB that the clustering then runs beside. Lowering the
+    limit for a moment evicts them; then `memory_limit` (``data.duckdb.memory_limit``; None:
+    DuckDB's default) applies again. Arrow's pool (query results on their way to pandas)
+    returns its unused memory too.
+    """
+    backend = ibis.get_backend(table)
+    if backend.name == "duckdb":
+        backend.con.execute("SET memory_limit = '16MB'")
+        if memory_limit is None:
+            backend.con.execute("RESET memory_limit")
+        else:
+            backend.con.execute("SET memory_limit = ?", [memory_limit])
+    pa.default_memory_pool().release_unused()
 
 
 def spark_session(spark: SparkConfig):

@@ -40,5 +40,9 @@ class Features:
 
     @property
     def table(self) -> pd.DataFrame:
-        """The feature columns only."""
+        """The feature columns only: a view of ``customers`` when they lead it (as
+        :meth:`join` builds it), so that the grid does not hold a second feature table."""
+        leading = self.customers.iloc[:, : len(self.names)]
+        if tuple(leading.columns) == self.names:
+            return leading
         return self.customers[list(self.names)]

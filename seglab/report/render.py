@@ -6,21 +6,34 @@ folder), so an installed seglab renders reports outside any checkout.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
+import sys
 import time
+from importlib import metadata
 from importlib.resources import as_file, files
 from pathlib import Path
 
-import nbformat
-import papermill
-from nbconvert import HTMLExporter
+# nbformat validates with jsonschema, which imports rfc3987_syntax when it is installed; that
+# module compiles about 40 grammars at import (2 to 3 s, more on a busy machine) for the "iri"
+# format checks, which notebook validation never makes. Marking it absent skips that import.
+sys.modules.setdefault("rfc3987_syntax", None)
 
-from seglab.errors import SeglabError
+import nbformat  # noqa: E402
+import papermill  # noqa: E402
+from nbconvert import HTMLExporter  # noqa: E402
 
-__all__ = ["REPORT_NOTEBOOK", "ReportError", "execute", "export_html"]
+from seglab.errors import SeglabError  # noqa: E402
+
+__all__ = ["REPORT_NOTEBOOK", "ReportError", "execute", "export_html", "render_key"]
 
 REPORT_NOTEBOOK = "10-report.ipynb"
+#: Packages whose version can change a rendered notebook (seglab's own code is keyed apart).
+RENDERING_PACKAGES = (
+    "matplotlib", "seaborn", "pandas", "numpy", "nbconvert", "nbformat", "papermill", "ipykernel",
+    "ipython", "jinja2", "mistune",
+)  # fmt: skip
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I)
 
 
@@ -44,6 +57,7 @@ def execute(name: str, output: Path, parameters: dict, *, failed: Path) -> float
                 parameters=parameters,
                 cwd=str(output.parent),
                 progress_bar=False,
+                request_save_on_cell_execute=False,  # written once, at the end
                 kernel_name="python3",
             )
         except papermill.PapermillExecutionError as exc:
@@ -59,6 +73,19 @@ def execute(name: str, output: Path, parameters: dict, *, failed: Path) -> float
                 raise ReportError(message) from None
             raise RuntimeError(message) from None
     return time.perf_counter() - start
+
+
+def render_key(name: str) -> dict[str, object]:
+    """What a rendering of the packaged notebook `name` depends on besides the run and seglab's
+    code: the notebook's bytes and the rendering packages' versions."""
+    source = files("seglab.notebooks").joinpath(name).read_bytes()
+    versions = {}
+    for package in RENDERING_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {"notebook": hashlib.sha256(source).hexdigest(), "packages": versions}
 
 
 def export_html(notebook: Path) -> str:

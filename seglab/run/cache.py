@@ -44,7 +44,10 @@ CODE: dict[str, tuple[str, ...]] = {
     "stability": ("cluster", "evaluate"),
     "embeddings": ("interpret",),
     "runs": ("data", "features", "heuristics", "cluster", "evaluate", "interpret", "run"),
-}
+    "renders": (
+        "data", "features", "heuristics", "cluster", "evaluate", "interpret", "run", "report",
+    ),
+}  # fmt: skip
 _BASE_MODULES = ("checks.py", "errors.py", "progress.py", "registry.py", "settings.py")
 _PACKAGE = Path(__file__).resolve().parents[1]
 

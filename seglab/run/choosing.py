@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 
 from seglab.checks import sample_rows
 from seglab.cluster import FeatureScaler, fit_many
@@ -33,7 +35,7 @@ from seglab.features import Features, resolve_feature_set
 from seglab.progress import progress_bar
 from seglab.run.cache import Cache, make_key
 from seglab.run.config import Config
-from seglab.run.grid import Grid, array_key, gap_table
+from seglab.run.grid import Grid, array_key, gap_table, workers
 
 __all__ = ["REFERENCE_SCALING", "choose"]
 
@@ -156,8 +158,7 @@ def _stable(ranked, grid, config, cache, rules, named, progress=False):
         todo = [solution for solution in usable[:wanted] if solution not in measured]
         if not todo:
             break
-        for solution in progress_bar(todo, desc="bootstrap", unit="solution", enabled=progress):
-            measured[solution] = _measure_stability(solution, grid, config, cache)
+        measured.update(_measure_many(todo, grid, config, cache, progress=progress))
     stability = pd.DataFrame(list(measured.values()))
     if stability.empty:
         return ranked, stability
@@ -178,38 +179,74 @@ def _steady(stability: dict | None, rules: Rules) -> bool:
 
 
 def _measure_stability(solution: str, grid: Grid, config: Config, cache: Cache) -> dict:
-    """Bootstrap Jaccard and ARI across seeds of one solution on a seeded subsample of at most
+    """:func:`_measure_many` of one solution."""
+    return _measure_many([solution], grid, config, cache)[solution]
+
+
+def _measure_many(
+    solutions: list[str], grid: Grid, config: Config, cache: Cache, *, progress: bool = False
+) -> dict[str, dict]:
+    """Bootstrap Jaccard and ARI across seeds of each solution on a seeded subsample of at most
     ``stability_sample`` customers (its size is recorded); cached under the scaled data, the
-    solution and the stability settings."""
+    solution and the stability settings. The solutions not in the cache share the cores."""
     spec = config.experiments
-    row = grid.results.set_index("solution").loc[solution]
-    params = spec.params.get(row["algorithm"], {})
-    scaled = grid.scaled[row["feature_set"], row["scaling"]]
-    X_all, categorical = scaled.clustered, scaled.positions
-    key = make_key(
-        array_key(X_all), solution, params, spec.bootstrap, spec.stability_seeds,
-        spec.stability_sample,
-    )  # fmt: skip
-    seed, k, algorithm = int(row["seed"]), int(row["k"]), row["algorithm"]
-
-    def measure() -> pd.DataFrame:
+    found, todo = {}, {}
+    for solution in solutions:
+        row = grid.results.set_index("solution").loc[solution]
+        params = spec.params.get(row["algorithm"], {})
+        scaled = grid.scaled[row["feature_set"], row["scaling"]]
+        X_all = scaled.clustered
+        key = make_key(
+            array_key(X_all), solution, params, spec.bootstrap, spec.stability_seeds,
+            spec.stability_sample,
+        )  # fmt: skip
+        stored = cache.load_frame("stability", key)
+        if stored is not None:
+            found[solution] = stored.iloc[0].to_dict()
+            continue
+        seed = int(row["seed"])
         sample = sample_rows(len(X_all), spec.stability_sample, seed)
-        X, labels = X_all[sample], grid.fitted(solution).labels[sample]
+        labels = grid.fitted(solution).labels[sample]
+        todo[solution] = (key, X_all[sample], labels, row, params, scaled.positions)
+    with workers():
+        outputs = Parallel(n_jobs=spec.n_jobs, return_as="generator")(
+            delayed(_stability)(
+                solution, X, labels, row["algorithm"], int(row["k"]), int(row["seed"]), params,
+                spec.bootstrap, spec.stability_seeds, categorical,
+            )
+            for solution, (_, X, labels, row, params, categorical) in todo.items()
+        )  # fmt: skip
+        for solution, frame in zip(
+            todo,
+            progress_bar(outputs, total=len(todo), desc="bootstrap", unit="solution",
+                         enabled=progress),
+            strict=True,
+        ):  # fmt: skip
+            cache.save_frame("stability", todo[solution][0], frame)
+            found[solution] = frame.iloc[0].to_dict()
+    return {solution: found[solution] for solution in solutions}
 
-        def refit(data, with_seed):
-            return fit_many(
-                data, algorithm, [k], random_state=with_seed, categorical=categorical, **params
-            )[0].labels
 
+def _stability(
+    solution, X, labels, algorithm, k, seed, params, n_boot, n_seeds, categorical=()
+) -> pd.DataFrame:
+    """The stability figures of one solution on its subsample, as a one-row table; refits on a
+    few thousand customers run one thread each (faster than a team, and machine-independent).
+    `categorical`: positions of the category codes in X (mixed feature sets)."""
+
+    def refit(data, with_seed):
+        return fit_many(
+            data, algorithm, [k], random_state=with_seed, categorical=categorical, **params
+        )[0].labels
+
+    with threadpool_limits(limits=1):
         boot = bootstrap_stability(
-            X, labels, lambda data: refit(data, seed), n_boot=spec.bootstrap, random_state=seed
+            X, labels, lambda data: refit(data, seed), n_boot=n_boot, random_state=seed
         )
-        seeds = seed_stability(X, refit, seeds=[seed + i for i in range(spec.stability_seeds)])
-        return pd.DataFrame(
-            [{"solution": solution, "stability_n": len(X), **boot.to_dict(), **seeds.to_dict()}]
-        )
-
-    return cache.frame("stability", key, measure).iloc[0].to_dict()
+        seeds = seed_stability(X, refit, seeds=[seed + i for i in range(n_seeds)])
+    return pd.DataFrame(
+        [{"solution": solution, "stability_n": len(X), **boot.to_dict(), **seeds.to_dict()}]
+    )
 
 
 def _reference_gap_k(X_reference: np.ndarray, grid: Grid, config: Config, cache: Cache) -> int:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, parallel_config
+from sklearn import config_context
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
@@ -45,12 +46,14 @@ from seglab.registry import suggest
 from seglab.run.cache import Cache, make_key
 from seglab.run.config import Config
 
-__all__ = ["Grid", "Scaled", "array_key", "gap_table", "run_grid"]
+__all__ = ["Grid", "Scaled", "array_key", "gap_table", "run_grid", "workers"]
 
 log = logging.getLogger(__name__)
 
 #: prctl option: the signal a process gets when its parent dies (Linux).
 PR_SET_PDEATHSIG = 1
+#: scikit-learn's memory for chunked distance computations in a job (its default is 1 GB).
+WORKING_MB = 256
 GAP_SAMPLE = 2_000
 GAP_REFERENCES = 10
 #: Model criteria an algorithm may measure (``AlgorithmSpec.criteria``), kept with its solutions.
@@ -202,9 +205,7 @@ def run_grid(
     ]
     notes += _pairs_left_out(scaled, feature_sets, grid)
     rows, solutions, hits = [], {}, 0
-    # Workers follow the run: killed with it, and gone a minute after the grid when idle.
-    follow = {"initializer": _follow_parent, "initargs": (os.getpid(),)}
-    with parallel_config(backend="loky", idle_worker_timeout=60, **follow):
+    with workers():
         outputs = Parallel(n_jobs=grid.n_jobs, return_as="generator_unordered")(
             delayed(_run_job)(
                 scaled[job[:2]].clustered, scaled[job[:2]].positions, job, grid.ks,
@@ -219,10 +220,18 @@ def run_grid(
             rows += job_rows
             solutions.update(job_solutions)
             hits += job_hits
-    results = _tidy(rows, grid)
-    gap = _gap_tables(scaled, grid, config.seed, cache, data_keys, progress=progress)
+        results = _tidy(rows, grid)
+        gap = _gap_tables(scaled, grid, config.seed, cache, data_keys, progress=progress)
     log.info("%d solutions: %d from the cache, %d fitted", len(rows), hits, len(rows) - hits)
     return Grid(results, gap, hits, len(rows) - hits, notes, features.index, solutions, scaled)
+
+
+def workers():
+    """The worker processes of the grid and the choice (one pool, reused): they follow the run,
+    killed with it, and are gone ten seconds after their last task, before the stages after the
+    choice (maps, profiles) need their memory."""
+    follow = {"initializer": _follow_parent, "initargs": (os.getpid(),)}
+    return parallel_config(backend="loky", idle_worker_timeout=10, **follow)
 
 
 def array_key(X: np.ndarray) -> str:
@@ -314,7 +323,7 @@ def _run_job(X, categorical, job, ks, params, cache_root, data_key, silhouette):
     `categorical` are the positions of the category codes in `X` (a mixed feature set). Jobs
     run side by side on the cores, so each keeps its numerical libraries to one thread.
     """
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1), config_context(working_memory=WORKING_MB):
         return _fit_job(X, categorical, job, ks, params, cache_root, data_key, silhouette)
 
 
@@ -425,27 +434,35 @@ def gap_table(X: np.ndarray, ks, seed: int, cache: Cache, data_key: str) -> pd.D
     key = make_key(data_key, ks, seed, GAP_SAMPLE, GAP_REFERENCES)
     # The same customers for every scaling, in the order they were drawn.
     sample = X[sample_rows(len(X), GAP_SAMPLE, seed, ordered=False)]
-    return cache.frame(
-        "gap",
-        key,
-        lambda: gap_statistic(
-            sample,
-            ks,
-            lambda data, n: KMeans(n, n_init=1, random_state=seed).fit_predict(data),
-            n_references=GAP_REFERENCES,
-            random_state=seed,
-        ),
-    )
+
+    def compute() -> pd.DataFrame:
+        # 110 fits on a small sample: one thread each is faster than a team, and its sums do
+        # not depend on the machine's core count.
+        with threadpool_limits(limits=1):
+            return gap_statistic(
+                sample,
+                ks,
+                lambda data, n: KMeans(n, n_init=1, random_state=seed).fit_predict(data),
+                n_references=GAP_REFERENCES,
+                random_state=seed,
+            )
+
+    return cache.frame("gap", key, compute)
 
 
 def _gap_tables(scaled, grid, seed: int, cache: Cache, data_keys, *, progress: bool):
-    """:func:`gap_table` of every (feature set, scaling), repeated for its series."""
+    """:func:`gap_table` of every (feature set, scaling), repeated for its series; the spaces
+    share the cores (inside the grid's ``parallel_config``); none for a mixed feature set."""
+    numeric = {space: item for space, item in scaled.items() if not item.categorical}
+    outputs = Parallel(n_jobs=grid.n_jobs)(
+        delayed(gap_table)(item.X, grid.ks, seed, cache, data_keys[space])
+        for space, item in numeric.items()
+    )
     tables = []
-    numeric = {key: item for key, item in scaled.items() if not item.categorical}
-    for (feature_set, scaling), item in progress_bar(
-        numeric.items(), desc="gap statistic", unit="space", total=len(numeric), enabled=progress
-    ):
-        table = gap_table(item.X, grid.ks, seed, cache, data_keys[feature_set, scaling])
+    for (feature_set, scaling), table in progress_bar(
+        zip(numeric, outputs, strict=True), desc="gap statistic", unit="space",
+        total=len(numeric), enabled=progress,
+    ):  # fmt: skip
         for algorithm in grid.algorithms:
             for grid_seed in grid.seeds:
                 labelled = table.assign(

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from seglab.cluster.assign import fit_assigner
-from seglab.data import reading
+from seglab.data import engine, reading
 from seglab.data.cleaning import CleaningAccount
 from seglab.data.reading import Prepared
 from seglab.errors import DataError, ModelError
@@ -303,12 +303,15 @@ def features_stage(config: Config, prepared: Prepared, as_of: dt.date, cache: Ca
         config.features.model_dump(mode="json", exclude={"sets"}),
         as_of.isoformat(),
     )
-    table = cache.frame(
-        "features",
-        key,
-        lambda: compute_features(prepared.transactions, as_of, options=config.features),
-    )
+    table = cache.frame("features", key, lambda: _compute_features(config, prepared, as_of))
     return Features.join(as_of, table, prepared.customers)
+
+
+def _compute_features(config: Config, prepared: Prepared, as_of: dt.date) -> pd.DataFrame:
+    """The feature table, then the engine's memory back to the system for the stages after."""
+    table = compute_features(prepared.transactions, as_of, options=config.features)
+    engine.release_memory(prepared.transactions, config.data.duckdb.memory_limit)
+    return table
 
 
 def run_experiments(

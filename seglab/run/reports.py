@@ -27,9 +27,10 @@ from seglab.errors import ConfigError
 from seglab.progress import progress_bar
 from seglab.report.export import write_export
 from seglab.report.index import write_index
-from seglab.report.render import REPORT_NOTEBOOK, execute, export_html
+from seglab.report.render import REPORT_NOTEBOOK, execute, export_html, render_key
 from seglab.report.tables import full_table_name
 from seglab.run import store
+from seglab.run.cache import Cache, make_key
 from seglab.run.config import Config, as_config, resolve_as_of
 from seglab.run.pipeline import MODEL_FILE, Run, compute_run
 
@@ -85,20 +86,20 @@ def render_report(
     stages = compute_run(
         config, as_of=as_of, previous_as_of=previous, progress=progress, reference=reference
     )
+    run_s = time.perf_counter() - started
     work = _new_build(folder)
     try:
         shutil.copytree(stages, work / "stages")
         run = store.load(Run, work / "stages")
-        notebook = work / REPORT_NOTEBOOK
+        stages_s = time.perf_counter() - started - run_s
         failed = folder / "failed" / as_of.isoformat()
-        notebook_s = execute(REPORT_NOTEBOOK, notebook, {"run_dir": str(work)}, failed=failed)
-        html_start = time.perf_counter()
-        (work / "report.html").write_text(export_html(notebook), encoding="utf-8")
+        rendering = _render(work, stages, Cache(config.cache_dir), failed)
         artefacts_start = time.perf_counter()
         write_artefacts(run, work)
         timings = {
-            "notebook_s": round(notebook_s, 3),
-            "html_s": round(artefacts_start - html_start, 3),
+            "run_s": round(run_s, 3),
+            "stages_s": round(stages_s, 3),
+            **rendering,
             "artefacts_s": round(time.perf_counter() - artefacts_start, 3),
             "total_s": round(time.perf_counter() - started, 3),
             "steps": run.provenance.timings,
@@ -110,6 +111,32 @@ def render_report(
     final = _publish(work, folder, as_of.isoformat())
     log.info("report written to %s", final / "report.html")
     return final
+
+
+def _render(work: Path, stages: Path, cache: Cache, failed: Path) -> dict:
+    """Execute the report notebook on the run in ``work/stages`` and export it as HTML, or copy
+    both from the cache: a rendering depends only on the run (its folder is keyed by every input
+    and seglab's code), the notebook and the rendering packages. Returns the stage seconds."""
+    key = make_key(stages.name, render_key(REPORT_NOTEBOOK))
+    entry = cache.path("renders", key)
+    seconds = {"notebook_cached": entry is not None and entry.is_dir()}
+
+    def write(target: Path) -> None:
+        start = time.perf_counter()
+        notebook = target / REPORT_NOTEBOOK
+        execute(REPORT_NOTEBOOK, notebook, {"run_dir": str(work)}, failed=failed)
+        html_start = time.perf_counter()
+        (target / "report.html").write_text(export_html(notebook), encoding="utf-8")
+        seconds["notebook_s"] = round(html_start - start, 3)
+        seconds["html_s"] = round(time.perf_counter() - html_start, 3)
+
+    start = time.perf_counter()
+    rendered = cache.folder("renders", key, write)
+    for name in (REPORT_NOTEBOOK, "report.html"):
+        shutil.copyfile(rendered / name, work / name)
+    if seconds["notebook_cached"]:
+        seconds.update(notebook_s=round(time.perf_counter() - start, 3), html_s=0.0)
+    return seconds
 
 
 def render_series(
