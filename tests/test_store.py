@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from pydantic import BaseModel
 
+from seglab.errors import DataError
 from seglab.run import store
-from seglab.run.pipeline import Run, run_segmentation
+from seglab.run.pipeline import Run, open_run, run_segmentation
 
 
 def _same(a, b, where: str) -> None:
@@ -69,3 +70,10 @@ def test_column_labels_that_are_not_text_survive(tmp_path):
     pd.testing.assert_frame_equal(loaded.counts, counts)
     pd.testing.assert_series_equal(loaded.shares, shares)
     assert loaded.day == dt.date(2026, 1, 31)
+
+
+def test_an_incomplete_or_older_run_folder_is_a_clear_error(tmp_path):
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "stages" / "fields.json").write_text("{}")
+    with pytest.raises(DataError, match="not a complete run folder of this seglab version"):
+        open_run(tmp_path)

@@ -186,7 +186,7 @@ def value_text(value: CustomerValue, summary: pd.DataFrame, *, currency: str = "
         )
     money = f"{currency} " if currency else ""
     years, days = divmod(value.horizon_days, 365)
-    horizon = f"{value.horizon_days} days" if days else f"{years} year{'s' * (years > 1)}"
+    horizon = f"{value.horizon_days} days" if days else f"{years} years" if years > 1 else "year"
     gain = (summary["clv_share"] - summary["revenue_share"]).to_numpy()
     rows = summary.assign(gain=gain).sort_values("gain")
     label = rows["segment_id"] + " (" + rows["segment_name"] + ")"

@@ -285,7 +285,13 @@ def open_run(
     """
     if not isinstance(source, Config) and Path(source).is_dir():
         folder = Path(source)
-        return store.load(Run, folder / "stages" if (folder / "stages").is_dir() else folder)
+        try:
+            return store.load(Run, folder / "stages" if (folder / "stages").is_dir() else folder)
+        except FileNotFoundError as exc:
+            raise DataError(
+                f"'{folder}' is not a complete run folder of this seglab version ({exc}); "
+                "render the report again (seglab report) or open its config instead"
+            ) from None
     return store.load(Run, compute_run(source, as_of=as_of, previous_as_of=previous_as_of))
 
 
