@@ -194,7 +194,7 @@ def test_monthly_series_renders_and_a_broken_config_keeps_earlier_reports(
         "--config",
         str(config),
         "--from",
-        "2026-08-01",
+        "2026-09-01",
         "--to",
         "2026-10-31",
         "--every",
@@ -202,14 +202,14 @@ def test_monthly_series_renders_and_a_broken_config_keeps_earlier_reports(
     ]
     assert main([*args, "--out", str(out)]) == 0
     folder = out / "small"
-    periods = ["2026-08-31", "2026-09-30", "2026-10-31"]
+    periods = ["2026-09-30", "2026-10-31"]
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith("2026")) == periods
     index = (folder / "index.html").read_text()
     assert all(f'href="{p}/report.html"' in index for p in periods)
     assert 'src="data:image/png;base64,' in index
     # Each report measures migration from the one before.
-    september = (folder / "2026-09-30" / "report.html").read_text()
-    assert "Since <strong>2026-08-31</strong>" in september
+    october = (folder / "2026-10-31" / "report.html").read_text()
+    assert "Since <strong>2026-09-30</strong>" in october
     good = {p: (folder / p / "report.html").read_bytes() for p in periods}
 
     raw = yaml.safe_load(config.read_text())
