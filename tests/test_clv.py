@@ -502,3 +502,26 @@ def test_the_stage_switched_off_or_starved_values_nobody_and_says_why(cdnow_feat
     assert notes_on_run([], value=starved).startswith(
         "- Customer lifetime value not estimated: only 0 of 2357 customers"
     )
+
+
+def test_a_model_that_sees_no_churn_is_read_as_an_upper_bound():
+    """Online Retail's one year gives a drop-out shape a = 0.003: everyone 'alive'. The report
+    says so, and prints the parameters with their digits."""
+    customers = pd.DataFrame(
+        {"expected_purchases": [2.0, 4.0], "p_alive": [0.999, 0.997],
+         "expected_order_value": [10.0, 20.0], "clv": [20.0, 80.0]}
+    )  # fmt: skip
+    fits = {"bgnbd": {"r": 0.82, "alpha": 9.87, "a": 0.0031, "b": 7.25, "log_likelihood": -3.0},
+            "gamma_gamma": {"p": 2.25, "q": 3.42, "gamma": 443.6}}  # fmt: skip
+    value = lifetime.CustomerValue(customers, fits, 365, 0.1, 2, 2)
+    summary = pd.DataFrame(
+        {"segment_id": ["S1", "S2"], "segment_name": ["a", "b"], "clv_total": [20.0, 80.0],
+         "clv_share": [0.2, 0.8], "revenue_share": [0.5, 0.5]}
+    )  # fmt: skip
+    text = value_text(value, summary)
+    assert "almost no customer leaving (on average a 99.8% chance" in text
+    assert "upper bound" in text
+    table = value.table().set_index("parameter")["value"]
+    assert table["a"] == "0.0031" and table["log_likelihood"] == "-3"
+    churning = lifetime.CustomerValue(customers.assign(p_alive=[0.6, 0.7]), fits, 365, 0.1, 2, 2)
+    assert "upper bound" not in value_text(churning, summary)

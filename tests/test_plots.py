@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -223,3 +226,14 @@ def test_report_figure_renders(draw, tmp_path):
     figure = draw()
     figure.savefig(tmp_path / "figure.png")
     assert (tmp_path / "figure.png").stat().st_size > 1000
+
+
+def test_a_two_segment_heatmap_keeps_room_for_long_feature_names():
+    # Online Retail's 2 segments and feature names like interpurchase_median_days once left the
+    # axes no height at all ("constrained_layout not applied").
+    names = ["interpurchase_median_days", "revenue_previous_period", "orders_last_quarter"]
+    differences = pd.DataFrame([[0.5, -0.2, 0.1], [-0.4, 0.3, 0.0]], index=[0, 1], columns=names)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plots.profile_heatmap(differences).savefig(io.BytesIO(), format="png")
+    assert not [w for w in caught if "collapsed" in str(w.message)]

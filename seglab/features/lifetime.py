@@ -117,9 +117,10 @@ class CustomerValue:
         }
 
     def table(self) -> pd.DataFrame:
-        """The fitted parameters, one row each: model, parameter, value (alpha per week)."""
+        """The fitted parameters, one row each: model, parameter, value (alpha per week), the
+        value as text with four significant digits (a drop-out shape a = 0.0031 is not 0.00)."""
         rows = [
-            {"model": model, "parameter": name, "value": number}
+            {"model": model, "parameter": name, "value": f"{number:,.4g}"}
             for model, fitted in self.fits.items()
             if fitted
             for name, number in fitted.items()

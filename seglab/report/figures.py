@@ -115,7 +115,12 @@ def profile_heatmap(
     if names is not None:
         table = differences.set_axis(_segment_labels(names.reindex(differences.index)))
     fig = Figure(
-        figsize=(1.2 * table.shape[1] + 3, 0.5 * table.shape[0] + 1.5), layout="constrained"
+        # Room below for the rotated feature names, which a two-segment table would squeeze out.
+        figsize=(
+            1.2 * table.shape[1] + 3,
+            0.5 * table.shape[0] + 0.1 * _longest_line(table.columns) + 1.5,
+        ),
+        layout="constrained",
     )
     ax = fig.subplots()
     sns.heatmap(table, annot=True, fmt=".2f", center=0.0, cmap="vlag",

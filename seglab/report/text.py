@@ -195,6 +195,13 @@ def value_text(value: CustomerValue, summary: pd.DataFrame, *, currency: str = "
         f"{summary['clv_total'].sum():,.0f}** (lifetime value: BG/NBD purchases times Gamma-Gamma "
         f"order values, discounted at {value.annual_discount_rate:.0%} a year).",
     ]
+    alive = value.customers["p_alive"].mean()
+    if alive > STAYING:
+        lines.append(
+            f"The purchase model sees almost no customer leaving (on average a {alive:.1%} "
+            "chance that a customer still buys): the history is likely too short to show "
+            "churn, so read these values as an upper bound."
+        )
     top, bottom = rows.iloc[-1], rows.iloc[0]
     if top["gain"] > 0.01:
         lines.append(
@@ -210,3 +217,5 @@ def value_text(value: CustomerValue, summary: pd.DataFrame, *, currency: str = "
 
 
 _NOT_ESTIMATED = "customer lifetime value not estimated: "
+#: Above this mean probability of still buying, the purchase model has found no churn to speak of.
+STAYING = 0.98
