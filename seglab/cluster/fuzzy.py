@@ -95,7 +95,7 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
     computes distances, memberships and the next centres' sums without n x c temporaries, in
     ``N_CHUNKS`` chunks added in order: the bits do not depend on the number of threads. The
     compiled kernels are loaded from numba's disk cache (see :mod:`seglab.cluster.numba_cache`);
-    with the cache empty, the first fit compiles them (about 6 s).
+    with the cache empty, the first fit compiles them (about 9 s on the 2-core machine).
 
     A point at distance 0 from a centre gets membership 1 to it (shared equally between
     coinciding centres). As in scikit-fuzzy's ``cmeans`` (which takes the Frobenius norm of the
