@@ -403,7 +403,7 @@ def customer_lifetime_value(
     frequency, recency, T, monetary : array-like
         x, t_x and T in units of `time_unit_days` days, and the mean repeat value m_x.
     horizon_days, annual_discount_rate, time_unit_days : float
-        As in :func:`fit_clv`; the rate is per year of 365.25 days.
+        As in :func:`seglab.features.lifetime.fit_clv`; the rate is per year of 365.25 days.
 
     Returns
     -------
