@@ -511,7 +511,8 @@ def test_a_model_that_sees_no_churn_is_read_as_an_upper_bound():
         {"expected_purchases": [2.0, 4.0], "p_alive": [0.999, 0.997],
          "expected_order_value": [10.0, 20.0], "clv": [20.0, 80.0]}
     )  # fmt: skip
-    fits = {"bgnbd": {"r": 0.82, "alpha": 9.87, "a": 0.0031, "b": 7.25, "log_likelihood": -3.0},
+    fits = {"bgnbd": {"r": 0.82, "alpha": 9.87, "a": 0.0031, "b": 7.25,
+                      "log_likelihood": -12260.31},
             "gamma_gamma": {"p": 2.25, "q": 3.42, "gamma": 443.6}}  # fmt: skip
     value = lifetime.CustomerValue(customers, fits, 365, 0.1, 2, 2)
     summary = pd.DataFrame(
@@ -522,6 +523,7 @@ def test_a_model_that_sees_no_churn_is_read_as_an_upper_bound():
     assert "almost no customer leaving (on average a 99.8% chance" in text
     assert "upper bound" in text
     table = value.table().set_index("parameter")["value"]
-    assert table["a"] == "0.0031" and table["log_likelihood"] == "-3"
+    assert table["a"] == "0.0031" and table["log_likelihood"] == "-12,260.3"
+    assert table["gamma"] == "443.6" and table["r"] == "0.82"
     churning = lifetime.CustomerValue(customers.assign(p_alive=[0.6, 0.7]), fits, 365, 0.1, 2, 2)
     assert "upper bound" not in value_text(churning, summary)

@@ -118,9 +118,10 @@ class CustomerValue:
 
     def table(self) -> pd.DataFrame:
         """The fitted parameters, one row each: model, parameter, value (alpha per week), the
-        value as text with four significant digits (a drop-out shape a = 0.0031 is not 0.00)."""
+        value as text: four significant digits below 1,000 (a drop-out shape a = 0.0031 is not
+        0.00), one decimal above (a log-likelihood), never in scientific notation."""
         rows = [
-            {"model": model, "parameter": name, "value": f"{number:,.4g}"}
+            {"model": model, "parameter": name, "value": _readable_number(number)}
             for model, fitted in self.fits.items()
             if fitted
             for name, number in fitted.items()
@@ -130,6 +131,13 @@ class CustomerValue:
     def join(self, customers: pd.DataFrame) -> pd.DataFrame:
         """`customers` with the value columns added (for the heuristic schemes)."""
         return customers.join(self.customers)
+
+
+def _readable_number(number: float) -> str:
+    """``0.0031``, ``443.6``, ``-12,260.3``: see :meth:`CustomerValue.table`."""
+    if abs(number) >= 1000:
+        return f"{number:,.1f}"
+    return np.format_float_positional(number, precision=4, unique=False, fractional=False, trim="-")
 
 
 def value_customers(customers: pd.DataFrame, settings: ClvConfig) -> CustomerValue:
