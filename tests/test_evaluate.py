@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from seglab.errors import ConfigError, DataError, SchemaError
 from seglab.evaluate.choice import DEFAULT_CRITERIA, choose_k, gap_choice, gap_statistic, knee_point
-from seglab.evaluate.indices import evaluate_solution, inertia
+from seglab.evaluate.indices import evaluate_solution, inertia, reuse_distances
 from seglab.evaluate.validity import (
     modified_partition_coefficient,
     partition_coefficient,
@@ -205,6 +205,23 @@ def test_sampled_silhouette_is_close_and_records_its_sample():
     smaller = evaluate_solution(X, labels, silhouette_max_exact=1000, silhouette_sample_size=400)
     assert smaller.silhouette_n == 400
     assert smaller.to_dict()["silhouette_sampled"] is True
+
+
+def test_reused_distances_give_each_table_its_own_silhouette():
+    """A grid job measures one table at every k, reusing its distances; a table that differs in
+    one value, or a sample of another table, must not get the distances kept for the first."""
+    X = overlapping()
+    other = X.copy()
+    other[0, 0] += 5.0
+    labelled = [(X, kmeans(X, k)) for k in (2, 3, 4)] + [(other, kmeans(other, 3))]
+    with reuse_distances():
+        kept = [evaluate_solution(Y, labels).silhouette for Y, labels in labelled]
+        sampled = evaluate_solution(X, labelled[1][1], silhouette_max_exact=200)
+    assert kept == pytest.approx([silhouette_score(Y, labels) for Y, labels in labelled], abs=1e-7)
+    assert (
+        sampled.silhouette
+        == evaluate_solution(X, labelled[1][1], silhouette_max_exact=200).silhouette
+    )
 
 
 def test_sampling_starts_above_the_threshold_and_is_seeded():

@@ -117,3 +117,23 @@ def test_releasing_duckdbs_memory_restores_the_configured_limit_exactly():
         after = backend.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
         assert after == before
         assert int(table.amount.sum().execute()) == 3  # the connection still queries
+
+
+@pytest.mark.parametrize("lines, held", [(3, True), ("above", False)])
+def test_duckdb_holds_the_lines_of_a_small_input_only(tmp_path, lines, held):
+    # Held in memory, the lines survive their file; above the limit every query reads the file.
+    import ibis
+
+    from seglab.data import engine
+
+    path = tmp_path / "lines.parquet"
+    pd.DataFrame({"amount": [1.0, 2.0, 3.0]}).to_parquet(path)
+    backend = ibis.duckdb.connect()
+    count = engine.IN_MEMORY_MAX_LINES + 1 if lines == "above" else lines
+    table = engine.keep(backend, backend.read_parquet(path), "lines", lines=count)
+    path.unlink()
+    if held:
+        assert float(table.amount.sum().execute()) == 6.0
+    else:
+        with pytest.raises(Exception, match="lines.parquet"):
+            table.amount.sum().execute()

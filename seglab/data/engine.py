@@ -25,7 +25,15 @@ import pyarrow as pa
 from seglab.data.settings import DataConfig, SparkConfig
 from seglab.errors import ConfigError, DataError
 
-__all__ = ["SPARK_DEFAULTS", "connect", "data_errors", "keep", "release_memory", "spark_session"]
+__all__ = [
+    "IN_MEMORY_MAX_LINES",
+    "SPARK_DEFAULTS",
+    "connect",
+    "data_errors",
+    "keep",
+    "release_memory",
+    "spark_session",
+]
 
 #: Settings seglab gives the Spark session unless ``data.spark.conf`` says otherwise: no web UI
 #: (nobody looks at it in a batch run), timestamps read in UTC so calendar days match DuckDB's,
@@ -35,6 +43,10 @@ SPARK_DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.shuffle.partitions": "8",
 }
+
+
+#: DuckDB holds the input lines in memory up to this many (see :func:`keep`).
+IN_MEMORY_MAX_LINES = 5_000_000
 
 
 def connect(data: DataConfig) -> ibis.BaseBackend:
@@ -106,18 +118,26 @@ def spark_session(spark: SparkConfig):
     return session
 
 
-def keep(connection: ibis.BaseBackend, table: ir.Table, stem: str) -> ir.Table:
-    """Make `table` cheap to query again: a cached temporary view on Spark, as is on DuckDB.
+def keep(
+    connection: ibis.BaseBackend, table: ir.Table, stem: str, *, lines: int | None = None
+) -> ir.Table:
+    """Make `table` cheap to query again: a cached temporary view on Spark; on DuckDB, a
+    temporary table when the input holds at most ``IN_MEMORY_MAX_LINES`` lines.
 
-    Spark would otherwise re-read and re-convert the input for every query of the load. DuckDB
-    re-reads Parquet faster than it can hold tens of millions of lines in memory (measured on
-    38M lines: holding them doubled the peak memory and, under a memory limit, quintupled the
-    time), so there the table stays a lazy expression. The Spark view's name is `stem` plus a
-    random suffix, so loads sharing one Spark session never overwrite each other.
+    Spark would otherwise re-read and re-convert the input for every query of the load. A
+    DuckDB table of up to a few million lines costs little memory and saves a pass over the
+    file for every later query (measured on the default 766,000 lines: load 2.5 s -> 1.1 s, each
+    feature query 2.3 s -> 0.7 s). Above that, DuckDB re-reads Parquet faster than it can hold
+    tens of millions of lines (measured on 38M lines: holding them doubled the peak memory and,
+    under a memory limit, quintupled the time), so the table stays a lazy expression; so it
+    does when `lines` (the input's line count) is not given. The name is `stem` plus a random
+    suffix, so loads sharing one session never overwrite each other.
     """
-    if connection.name != "pyspark":
-        return table
     name = f"{stem}_{uuid.uuid4().hex[:12]}"
+    if connection.name != "pyspark":
+        if lines is None or lines > IN_MEMORY_MAX_LINES:
+            return table
+        return connection.create_table(name, table, temp=True)
     connection.create_view(name, table)
     connection.raw_sql(f"CACHE TABLE `{name}`")
     return connection.table(name)

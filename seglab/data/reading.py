@@ -351,7 +351,8 @@ def load(data: DataConfig, *, data_fingerprint: str | None = None) -> Prepared:
     source = str(data.transactions)
     raw = read_table(data.transactions, connection, encoding=data.encoding, dates_as_text=True)
     with engine.data_errors(source):
-        if int(raw.count().to_pandas()) == 0:
+        lines = int(raw.count().to_pandas())
+        if lines == 0:
             raise DataError(
                 f"'{source}' holds no rows; point the config at a file with transactions"
             )
@@ -360,7 +361,7 @@ def load(data: DataConfig, *, data_fingerprint: str | None = None) -> Prepared:
         contract = apply_contract(
             raw, mapping, source=source, keep=LINE_KEYS, date_format=data.date_format
         )
-        contract = engine.keep(connection, contract, "contract_lines")
+        contract = engine.keep(connection, contract, "contract_lines", lines=lines)
         check_amounts(contract, source, _amount_column(mapping))
         policy = CleaningPolicy.from_config(data.cleaning, data.preset)
         transactions, account = clean(contract, policy)

@@ -18,8 +18,11 @@ category has no mean.
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from numbers import Real
 from typing import Any
@@ -44,6 +47,7 @@ __all__ = [
     "SolutionMetrics",
     "evaluate_solution",
     "inertia",
+    "reuse_distances",
     "silhouette_values",
 ]
 
@@ -51,6 +55,9 @@ __all__ = [
 SILHOUETTE_MAX_EXACT = 10_000
 #: Cells of the distance block held in memory at once by the silhouette (32 MB of float64).
 _BLOCK_CELLS = 1 << 22
+#: Inside :func:`reuse_distances`, the distances among at most this many pairs of customers
+#: (72 MB of float64: a silhouette sample of 3,000) are kept for the next solution.
+_KEPT_CELLS = 3_000 * 3_000
 #: A squared distance below (this x eps x the largest |feature|) ** 2 counts as zero.
 _ROUNDING = 64.0
 #: Why the indices built on cluster means are NaN for a mixed feature set.
@@ -177,6 +184,33 @@ def _davies_bouldin(part: _Partition, classes: np.ndarray) -> tuple[float, str |
     return float(ratios.max(axis=1).mean()), None
 
 
+_kept = threading.local()
+
+
+@contextmanager
+def reuse_distances() -> Iterator[None]:
+    """Within this block, the silhouette computes the pairwise distances of its customers (or
+    its sample) once and reuses them for every solution on the same features: a grid job
+    measures one scaled table at each k. At most ``_KEPT_CELLS`` distances are kept."""
+    _kept.distances = {}
+    try:
+        yield
+    finally:
+        _kept.distances = None
+
+
+def _kept_distances(X: np.ndarray) -> np.ndarray | None:
+    """The pairwise distances of the rows of `X` when :func:`reuse_distances` keeps them."""
+    kept = getattr(_kept, "distances", None)
+    if kept is None or X.shape[0] ** 2 > _KEPT_CELLS:
+        return None
+    key = (X.shape, hashlib.sha1(np.ascontiguousarray(X).tobytes()).digest())
+    if key not in kept:
+        kept.clear()
+        kept[key] = cdist(X, X)
+    return kept[key]
+
+
 def _silhouette_exact(X: np.ndarray, codes: np.ndarray, k: int) -> float:
     """Mean silhouette (Rousseeuw 1987) with Euclidean distances, in row blocks.
 
@@ -190,10 +224,12 @@ def _silhouette_exact(X: np.ndarray, codes: np.ndarray, k: int) -> float:
     indicator = np.zeros((n, k))
     indicator[np.arange(n), codes] = 1.0
     scores = np.zeros(n)
+    distances = _kept_distances(X)
     step = max(1, _BLOCK_CELLS // n)
     for start in range(0, n, step):
         rows = slice(start, min(n, start + step))
-        totals = cdist(X[rows], X) @ indicator  # distance from each row to each cluster, summed
+        block = cdist(X[rows], X) if distances is None else distances[rows]
+        totals = block @ indicator  # distance from each row to each cluster, summed
         own = codes[rows]
         size = counts[own]
         at = (np.arange(totals.shape[0]), own)

@@ -33,7 +33,7 @@ from seglab.cluster.algorithms import ALGORITHMS, check_params, takes
 from seglab.cluster.scaling import FeatureScaler
 from seglab.errors import ConfigError, DataError
 from seglab.evaluate.choice import gap_statistic
-from seglab.evaluate.indices import evaluate_solution
+from seglab.evaluate.indices import evaluate_solution, reuse_distances
 from seglab.evaluate.selection import solution_id
 from seglab.features import FEATURES, categorical_columns, resolve_feature_set
 from seglab.features.categorical import (
@@ -356,21 +356,21 @@ def _fit_job(X, categorical, job, ks, params, cache_root, data_key, silhouette):
     missing = [k for k, stored in found.items() if stored is None]
     fitted = {}
     if missing:
-        for solution in fit_many(
-            X, algorithm, missing, random_state=seed, categorical=categorical, **params
-        ):
-            metrics = _metrics(X, categorical, solution, params, silhouette, seed)
-            meta = {
-                **metrics, **solution.criteria, "fit_seconds": solution.seconds,
-                "fit_notes": solution.notes, "fit_sampled": solution.sampled,
-            }  # fmt: skip
-            arrays = {"labels": solution.labels}
-            if solution.memberships is not None:
-                arrays["memberships"] = solution.memberships
-                arrays["centres"] = solution.centres
-            cache.save_arrays("solutions", keys[solution.k], meta, **arrays)
-            found[solution.k] = {**arrays, "meta": meta}
-            fitted[solution.k] = True
+        fits = fit_many(X, algorithm, missing, random_state=seed, categorical=categorical, **params)
+        with reuse_distances():
+            for solution in fits:
+                metrics = _metrics(X, categorical, solution, params, silhouette, seed)
+                meta = {
+                    **metrics, **solution.criteria, "fit_seconds": solution.seconds,
+                    "fit_notes": solution.notes, "fit_sampled": solution.sampled,
+                }  # fmt: skip
+                arrays = {"labels": solution.labels}
+                if solution.memberships is not None:
+                    arrays["memberships"] = solution.memberships
+                    arrays["centres"] = solution.centres
+                cache.save_arrays("solutions", keys[solution.k], meta, **arrays)
+                found[solution.k] = {**arrays, "meta": meta}
+                fitted[solution.k] = True
     rows, solutions = [], {}
     for k in ks:
         stored = found[k]
