@@ -11,6 +11,8 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -22,11 +24,20 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 import nbformat  # noqa: E402
 import papermill  # noqa: E402
+from jupyter_client.manager import AsyncKernelManager  # noqa: E402
+from jupyter_core.utils import run_sync  # noqa: E402
 from nbconvert import HTMLExporter  # noqa: E402
 
 from seglab.errors import SeglabError  # noqa: E402
 
-__all__ = ["REPORT_NOTEBOOK", "ReportError", "execute", "export_html", "render_key"]
+__all__ = [
+    "REPORT_NOTEBOOK",
+    "ReportError",
+    "execute",
+    "export_html",
+    "kernel_ahead",
+    "render_key",
+]
 
 REPORT_NOTEBOOK = "10-report.ipynb"
 #: Packages whose version can change a rendered notebook (seglab's own code is keyed apart).
@@ -34,6 +45,11 @@ RENDERING_PACKAGES = (
     "matplotlib", "seaborn", "pandas", "numpy", "nbconvert", "nbformat", "papermill", "ipykernel",
     "ipython", "jinja2", "mistune",
 )  # fmt: skip
+#: What the report notebook's first cell imports: a kernel started ahead imports it early.
+WARM_UP = (
+    "import IPython.display, seglab.evaluate.agreement, seglab.features, seglab.report.cards, "
+    "seglab.report.export, seglab.report.figures, seglab.report.notes, seglab.report.tables"
+)
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I)
 
 
@@ -41,12 +57,42 @@ class ReportError(SeglabError):
     """The report notebook stopped on a user error (bad config or data) in one of its cells."""
 
 
-def execute(name: str, output: Path, parameters: dict, *, failed: Path) -> float:
+@contextmanager
+def kernel_ahead(start: bool = True) -> Iterator[AsyncKernelManager | None]:
+    """A Python kernel started now, importing what the report notebook imports while the caller
+    computes the run (kernel start and imports take about 4 s of a cold report, on a core the run
+    leaves idle most of the time); shut down on leaving the block. None when not `start` (say
+    the rendering will come from the cache): :func:`execute` then starts its own kernel.
+    """
+    if not start:
+        yield None
+        return
+    kernel = AsyncKernelManager(kernel_name="python3")
+    run_sync(kernel.start_kernel)()
+    client = kernel.client()
+    client.start_channels()
+    try:
+        client.execute(WARM_UP, silent=True, store_history=False)
+        yield kernel
+    finally:
+        client.stop_channels()
+        run_sync(kernel.shutdown_kernel)(now=True)
+
+
+def execute(
+    name: str,
+    output: Path,
+    parameters: dict,
+    *,
+    failed: Path,
+    kernel: AsyncKernelManager | None = None,
+) -> float:
     """Run the packaged notebook `name` into `output` with `parameters`; return the seconds.
 
-    On a failing cell the executed notebook is copied into `failed` and the error names the
-    cell; a seglab error in the notebook is a :class:`ReportError` (a user error), anything else
-    a RuntimeError (a bug).
+    `kernel` is a kernel started by :func:`kernel_ahead` (used by one notebook only); by default
+    a kernel is started in ``output``'s folder. On a failing cell the executed notebook is copied
+    into `failed` and the error names the cell; a seglab error in the notebook is a
+    :class:`ReportError` (a user error), anything else a RuntimeError (a bug).
     """
     start = time.perf_counter()
     with as_file(files("seglab.notebooks").joinpath(name)) as source:
@@ -59,6 +105,7 @@ def execute(name: str, output: Path, parameters: dict, *, failed: Path) -> float
                 progress_bar=False,
                 request_save_on_cell_execute=False,  # written once, at the end
                 kernel_name="python3",
+                km=kernel,
             )
         except papermill.PapermillExecutionError as exc:
             failed.mkdir(parents=True, exist_ok=True)

@@ -27,12 +27,12 @@ from seglab.errors import ConfigError
 from seglab.progress import progress_bar
 from seglab.report.export import write_export
 from seglab.report.index import write_index
-from seglab.report.render import REPORT_NOTEBOOK, execute, export_html, render_key
+from seglab.report.render import REPORT_NOTEBOOK, execute, export_html, kernel_ahead, render_key
 from seglab.report.tables import full_table_name
 from seglab.run import store
 from seglab.run.cache import Cache, make_key
 from seglab.run.config import Config, as_config, resolve_as_of
-from seglab.run.pipeline import MODEL_FILE, Run, compute_run
+from seglab.run.pipeline import MODEL_FILE, Run, compute_run, is_cached
 
 __all__ = ["period_ends", "render_report", "render_series", "summary", "write_artefacts"]
 
@@ -83,40 +83,43 @@ def render_report(
         raise ConfigError(f"the previous date {previous} must come before as_of {as_of}")
     started = time.perf_counter()
     folder = _report_folder(out_root, config.name)
-    stages = compute_run(
-        config, as_of=as_of, previous_as_of=previous, progress=progress, reference=reference
-    )
-    run_s = time.perf_counter() - started
-    work = _new_build(folder)
-    try:
-        shutil.copytree(stages, work / "stages")
-        run = store.load(Run, work / "stages")
-        stages_s = time.perf_counter() - started - run_s
-        failed = folder / "failed" / as_of.isoformat()
-        rendering = _render(work, stages, Cache(config.cache_dir), failed)
-        artefacts_start = time.perf_counter()
-        write_artefacts(run, work)
-        timings = {
-            "run_s": round(run_s, 3),
-            "stages_s": round(stages_s, 3),
-            **rendering,
-            "artefacts_s": round(time.perf_counter() - artefacts_start, 3),
-            "total_s": round(time.perf_counter() - started, 3),
-            "steps": run.provenance.timings,
-        }
-        _write_run_record(work / "run.json", run, timings)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    computed = not is_cached(config, as_of=as_of, previous_as_of=previous, reference=reference)
+    with kernel_ahead(start=computed) as kernel:  # a new run has a notebook to execute
+        stages = compute_run(
+            config, as_of=as_of, previous_as_of=previous, progress=progress, reference=reference
+        )
+        run_s = time.perf_counter() - started
+        work = _new_build(folder)
+        try:
+            shutil.copytree(stages, work / "stages")
+            run = store.load(Run, work / "stages")
+            stages_s = time.perf_counter() - started - run_s
+            failed = folder / "failed" / as_of.isoformat()
+            rendering = _render(work, stages, Cache(config.cache_dir), failed, kernel)
+            artefacts_start = time.perf_counter()
+            write_artefacts(run, work)
+            timings = {
+                "run_s": round(run_s, 3),
+                "stages_s": round(stages_s, 3),
+                **rendering,
+                "artefacts_s": round(time.perf_counter() - artefacts_start, 3),
+                "total_s": round(time.perf_counter() - started, 3),
+                "steps": run.provenance.timings,
+            }
+            _write_run_record(work / "run.json", run, timings)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
     final = _publish(work, folder, as_of.isoformat())
     log.info("report written to %s", final / "report.html")
     return final
 
 
-def _render(work: Path, stages: Path, cache: Cache, failed: Path) -> dict:
-    """Execute the report notebook on the run in ``work/stages`` and export it as HTML, or copy
-    both from the cache: a rendering depends only on the run (its folder is keyed by every input
-    and seglab's code), the notebook and the rendering packages. Returns the stage seconds."""
+def _render(work: Path, stages: Path, cache: Cache, failed: Path, kernel=None) -> dict:
+    """Execute the report notebook on the run in ``work/stages`` (in `kernel` when one was
+    started ahead) and export it as HTML, or copy both from the cache: a rendering depends only
+    on the run (its folder is keyed by every input and seglab's code), the notebook and the
+    rendering packages. Returns the stage seconds."""
     key = make_key(stages.name, render_key(REPORT_NOTEBOOK))
     entry = cache.path("renders", key)
     seconds = {"notebook_cached": entry is not None and entry.is_dir()}
@@ -124,7 +127,7 @@ def _render(work: Path, stages: Path, cache: Cache, failed: Path) -> dict:
     def write(target: Path) -> None:
         start = time.perf_counter()
         notebook = target / REPORT_NOTEBOOK
-        execute(REPORT_NOTEBOOK, notebook, {"run_dir": str(work)}, failed=failed)
+        execute(REPORT_NOTEBOOK, notebook, {"run_dir": str(work)}, failed=failed, kernel=kernel)
         html_start = time.perf_counter()
         (target / "report.html").write_text(export_html(notebook), encoding="utf-8")
         seconds["notebook_s"] = round(html_start - start, 3)
