@@ -356,7 +356,16 @@ def _fit_job(X, categorical, job, ks, params, cache_root, data_key, silhouette):
     missing = [k for k, stored in found.items() if stored is None]
     fitted = {}
     if missing:
-        fits = fit_many(X, algorithm, missing, random_state=seed, categorical=categorical, **params)
+        # A tree is built once for every k; other algorithms fit each k apart, so one at a time:
+        # only one solution's float64 memberships are held (1M customers, k = 8: 64 MB).
+        batches = [missing] if ALGORITHMS.get(algorithm).tree else [[k] for k in missing]
+        fits = (
+            solution
+            for batch in batches
+            for solution in fit_many(
+                X, algorithm, batch, random_state=seed, categorical=categorical, **params
+            )
+        )
         with reuse_distances():
             for solution in fits:
                 metrics = _metrics(X, categorical, solution, params, silhouette, seed)
@@ -364,10 +373,7 @@ def _fit_job(X, categorical, job, ks, params, cache_root, data_key, silhouette):
                     **metrics, **solution.criteria, "fit_seconds": solution.seconds,
                     "fit_notes": solution.notes, "fit_sampled": solution.sampled,
                 }  # fmt: skip
-                arrays = {"labels": solution.labels}
-                if solution.memberships is not None:
-                    arrays["memberships"] = solution.memberships
-                    arrays["centres"] = solution.centres
+                arrays = _compact(solution)
                 cache.save_arrays("solutions", keys[solution.k], meta, **arrays)
                 found[solution.k] = {**arrays, "meta": meta}
                 fitted[solution.k] = True
@@ -390,6 +396,18 @@ def _fit_job(X, categorical, job, ks, params, cache_root, data_key, silhouette):
             }
         )  # fmt: skip
     return rows, solutions, len(ks) - len(missing)
+
+
+def _compact(solution: FittedSolution) -> dict[str, np.ndarray]:
+    """The arrays of a solution as cached and sent back to the run: labels as int16 and
+    memberships as float32 (1M customers at k = 8: 2 MB and 32 MB instead of 8 and 64), measured
+    before on the fit's own float64 memberships."""
+    labels = solution.labels
+    arrays = {"labels": labels.astype(np.int16 if solution.k < 2**15 else np.int32)}
+    if solution.memberships is not None:
+        arrays["memberships"] = np.asarray(solution.memberships, dtype=np.float32)
+        arrays["centres"] = solution.centres
+    return arrays
 
 
 def _metrics(X, categorical, solution: FittedSolution, params, silhouette, seed) -> dict:

@@ -380,11 +380,14 @@ def _segment(config, grid: Grid, choice: Choice, features: Features, prepared, r
         segment_ids=[], as_of=features.as_of, data_fingerprint=prepared.fingerprint,
         categorical=scaled.categorical, categories=scaled.categories,
     )  # fmt: skip
+    # The scoring model's float64 memberships (the grid keeps float32 ones): what scoring these
+    # customers again gives, to the last digit.
+    memberships = None if fitted.memberships is None else assigner.memberships(scaled.clustered)
     return segment(
         {"solution": choice.solution, **row.to_dict()},
         model,
         fitted.labels,
-        fitted.memberships,
+        memberships,
         features.customers,
         scaled=scaled.X,
         names=config.clustering.model_dump()["names"],
