@@ -94,6 +94,7 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
     Each iteration is one fused pass over the points (numba; parallel on large inputs) that
     computes distances, memberships and the next centres' sums without n x c temporaries, in
     ``N_CHUNKS`` chunks added in order: the bits do not depend on the number of threads. The
+    passes read a copy of ``X`` laid out for them, made once per fit (memory: X twice). The
     compiled kernels are loaded from numba's disk cache (see :mod:`seglab.cluster.numba_cache`);
     with the cache empty, the first fit compiles them (about 9 s on the 2-core machine).
 
