@@ -450,6 +450,19 @@ def test_kernels_are_cached_in_a_temp_folder_when_numba_has_no_writable_one(tmp_
     assert all(path.startswith(found["fallback"]) for path in found["paths"]), found["paths"]
 
 
+def test_tiles_hold_each_block_of_points_feature_major_and_zero_padded():
+    # 130 points x 5 features: three blocks of 64 (the last holds 2 points), features padded
+    # to 8. Built here by NumPy: pad, then cut the transposed points into blocks.
+    X = np.random.default_rng(1).normal(size=(130, 5))
+    block = fuzzy_kernels.BLOCK
+    expected = np.zeros((8, 3 * block))
+    expected[:5, :130] = X.T
+    expected = expected.reshape(8, 3, block).transpose(1, 0, 2)
+    assert np.array_equal(fuzzy_core.tiles(X), expected)
+    bounds = fuzzy_core.chunk_bounds(130)
+    assert bounds[0] == 0 and bounds[-1] == 130 and np.all(bounds[:-1] % block == 0)
+
+
 @numba.njit(error_model="numpy")
 def _vector_log_exp(x, y, log_out, exp_out):  # pragma: no cover - compiled
     for i in range(x.shape[0]):

@@ -94,6 +94,7 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
     Each iteration is one fused pass over the points (numba; parallel on large inputs) that
     computes distances, memberships and the next centres' sums without n x c temporaries, in
     ``N_CHUNKS`` chunks added in order: the bits do not depend on the number of threads. The
+    passes read a copy of ``X`` laid out for them, made once per fit (memory: X twice). The
     compiled kernels are loaded from numba's disk cache (see :mod:`seglab.cluster.numba_cache`);
     with the cache empty, the first fit compiles them (about 9 s on the 2-core machine).
 
@@ -161,19 +162,19 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
         check_n_clusters(self.n_clusters, n_samples)
         starts = self._initial_centres(X)
         m = float(self.m)
-        X_ro = core.read_only(X)
+        tiled = core.tiles(X)  # the points as the kernels read them, for every start
         # Cluster-major (c x n): each cluster's memberships are contiguous for the kernels.
         memberships = np.empty((self.n_clusters, n_samples))
         best = None
         for start in starts:
-            run = core.iterate(X_ro, start, m, self.tol, self.max_iter, memberships)
+            run = core.iterate(tiled, start, m, self.tol, self.max_iter, memberships)
             if best is None or run[1] < best[1]:
                 best, best_is_last = run, True
             else:
                 best_is_last = False
         centres, objective, n_iter, converged = best
         if not best_is_last:
-            core.memberships_to(X_ro, centres, m, memberships)
+            core.memberships_to(X, centres, m, memberships)
         if not converged and self.tol > 0:
             warnings.warn(
                 f"FuzzyCMeans did not converge in max_iter={self.max_iter} iterations "
@@ -229,9 +230,9 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
         return u.T
 
     def _new_data(self, X) -> np.ndarray:
-        """``X`` checked against the fitted model, read-only."""
+        """``X`` checked against the fitted model."""
         check_is_fitted(self)
-        return core.read_only(check_data(self, X, reset=False))
+        return check_data(self, X, reset=False)
 
     def _initial_centres(self, X) -> list[np.ndarray]:
         """The starting centres of each run, drawn from one random generator."""

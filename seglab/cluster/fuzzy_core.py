@@ -89,7 +89,7 @@ def fuzzy_cmeans(X, centres, *, m=2.0, tol=1e-5, max_iter=300) -> FuzzyCMeansRes
     _check(X, centres, m, tol, max_iter)
     memberships = np.empty((centres.shape[0], X.shape[0]))
     found, objective, n_iter, converged = iterate(
-        read_only(X), centres, float(m), float(tol), int(max_iter), memberships
+        tiles(X), centres, float(m), float(tol), int(max_iter), memberships
     )
     return FuzzyCMeansResult(
         found, memberships.T, labels_of(memberships), n_iter, objective, converged
@@ -143,14 +143,16 @@ def pass_kernel(n_samples: int, n_features: int, n_clusters: int):
 
 
 def memberships_to(X: np.ndarray, centres: np.ndarray, m: float, out: np.ndarray) -> None:
-    """Fill ``out`` (c x n) with the memberships of the (read-only) ``X`` to ``centres``."""
+    """Fill ``out`` (c x n) with the memberships of the rows of ``X`` to ``centres``."""
     n_samples, n_features = X.shape
     n_clusters = centres.shape[0]
     num = np.empty((N_CHUNKS, n_clusters, n_features))
     den = np.empty((N_CHUNKS, n_clusters))
     stats = np.empty((N_CHUNKS, 2))
     kernel = pass_kernel(n_samples, n_features, n_clusters)
-    kernel(X, kernels.padded(centres), m, chunk_bounds(n_samples), out, False, num, den, stats)
+    bounds = chunk_bounds(n_samples)
+    padded = kernels.padded(centres)
+    kernel(tiles(X), n_samples, padded, m, bounds, out, False, num, den, stats)
 
 
 def labels_of(u: np.ndarray) -> np.ndarray:
@@ -161,8 +163,12 @@ def labels_of(u: np.ndarray) -> np.ndarray:
 
 
 def chunk_bounds(n_samples: int) -> np.ndarray:
-    """Start of each of the ``N_CHUNKS`` contiguous chunks, then ``n_samples``."""
-    return (np.arange(N_CHUNKS + 1, dtype=np.int64) * n_samples) // N_CHUNKS
+    """Start of each of the ``N_CHUNKS`` contiguous chunks (multiples of the kernels' ``BLOCK``;
+    some may be empty), then ``n_samples``."""
+    n_blocks = -(-n_samples // kernels.BLOCK)
+    bounds = (np.arange(N_CHUNKS + 1, dtype=np.int64) * n_blocks) // N_CHUNKS * kernels.BLOCK
+    bounds[-1] = n_samples
+    return bounds
 
 
 def read_only(X: np.ndarray) -> np.ndarray:
@@ -172,14 +178,24 @@ def read_only(X: np.ndarray) -> np.ndarray:
     return view
 
 
-def iterate(X, centres, m, tol, max_iter, memberships):
+def tiles(X: np.ndarray) -> np.ndarray:
+    """The rows of the C-ordered float64 ``X`` copied into the kernels' tiles (see
+    :func:`~seglab.cluster.fuzzy_kernels.tile`): one more copy of ``X``, made once per fit."""
+    n_samples, n_features = X.shape
+    n_blocks = -(-n_samples // kernels.BLOCK)
+    out = np.empty((n_blocks, kernels.n_padded(n_features), kernels.BLOCK))
+    kernels.tile(read_only(X), chunk_bounds(n_samples), out)
+    return out
+
+
+def iterate(tiled, centres, m, tol, max_iter, memberships):
     """Iterate from ``centres``; return (centres, objective, n_iter, converged).
 
-    ``X`` is read-only, C-ordered float64. On return ``memberships`` (c x n) holds the
+    ``tiled`` holds the points (:func:`tiles`). On return ``memberships`` (c x n) holds the
     memberships to the returned centres.
     """
-    n_samples, n_features = X.shape
-    n_clusters = centres.shape[0]
+    n_clusters, n_features = centres.shape
+    n_samples = memberships.shape[1]
     fcm_pass = pass_kernel(n_samples, n_features, n_clusters)
     bounds = chunk_bounds(n_samples)
     num = np.empty((N_CHUNKS, n_clusters, n_features))
@@ -187,13 +203,13 @@ def iterate(X, centres, m, tol, max_iter, memberships):
     stats = np.empty((N_CHUNKS, 2))
     current = kernels.padded(centres)
     following = current.copy()  # the padding columns stay zero: combine writes the features
-    fcm_pass(X, current, m, bounds, memberships, False, num, den, stats)
+    fcm_pass(tiled, n_samples, current, m, bounds, memberships, False, num, den, stats)
     kernels.combine(num, den, stats, current, following)
     n_iter, converged = 0, False
     while n_iter < max_iter and not converged:
         n_iter += 1
         current, following = following, current
-        fcm_pass(X, current, m, bounds, memberships, True, num, den, stats)
+        fcm_pass(tiled, n_samples, current, m, bounds, memberships, True, num, den, stats)
         objective, change = kernels.combine(num, den, stats, current, following)
         converged = change < tol
     return current[:, :n_features].copy(), float(objective), n_iter, converged

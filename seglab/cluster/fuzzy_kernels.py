@@ -16,7 +16,7 @@ from numba.extending import intrinsic
 from seglab.cluster.numba_cache import cached_njit
 
 #: Points per block (see the kernels' comment); block buffers have rows of ``BLOCK + _ROW_PAD``,
-#: a stride that is not a power of two.
+#: a stride that is not a power of two. Chunks of points start on multiples of BLOCK.
 BLOCK = 64
 _ROW_PAD = 8
 #: Distances are summed over groups of this many features (zero-padded), four at a time.
@@ -139,123 +139,144 @@ def _exp(x):  # pragma: no cover - compiled
     return p * _from_bits((k1 + 1023) << 52) * _from_bits((k - k1 + 1023) << 52)
 
 
-# Kernels. A chunk of points is processed in blocks of BLOCK points held feature-major in small
-# buffers (one row per feature or cluster), so every inner loop runs over the block's points and
-# vectorises; each point's share of the next centres goes to per-lane accumulators added up in a
-# fixed order at the end of the chunk. No n x c temporaries; the bits do not depend on threads.
-# The last block is zero-padded to BLOCK points of zero weight: one copy of the loops serves all.
+# Kernels. The points are copied once per fit into tiles (:func:`tile`): blocks of BLOCK points
+# held feature-major (one row of BLOCK values per feature, zero-padded), so every inner loop runs
+# over a block's points and vectorises, and a block is one contiguous read. A chunk of points is
+# processed block by block; each point's share of the next centres goes to per-lane accumulators
+# added up in a fixed order at the end of the chunk. No n x c temporaries; the bits do not depend
+# on threads. The last block's padding points get zero weight: one copy of the loops serves all.
 #
 # With squared distances d_j, r_j = min(d) / d_j in (0, 1], a = 1 / (m - 1), e_j = r_j ** a and
 # s = sum_j e_j: u_j = e_j / s (nothing overflows), u_j ** m = u_j r_j s ** (1 - m), and the
-# point's objective term is min(d) s ** (1 - m). For m = 2 no power at all; otherwise one log
-# and one exp per point and centre (r ** a = exp(a log r)) and one of each per point.
+# point's objective term is min(d) s ** (1 - m). For m = 2 no power at all (e_j = r_j); otherwise
+# one log and one exp per point and centre (r ** a = exp(a log r)) and one of each per point.
+# The two cases are two compilations of one chunk loop (:func:`_chunk_loop`), chosen per chunk.
 
 
-@njit(inline="always")
-def _block_memberships(xt, centres, m, dt, rt, et, dmin, inv_s, g):  # pragma: no cover
-    """Fill ``dt`` (d_j), ``dmin``, ``rt`` (r_j), ``et`` (e_j), ``inv_s`` (1 / s), ``g``
-    (s ** (1 - m)) for the BLOCK points that are the columns of ``xt`` (features zero-padded).
+def _chunk_loop(two):
+    """The block loop of a chunk for m = 2 (``two``) or any other m, inlined in its caller."""
 
-    A point on a centre (min(d) = 0, or every d_j overflowing to inf) gets r_j = 1 for the closest
-    centres and 0 for the others: it belongs to them alone, in equal shares.
-    """
-    n_clusters, n_padded = centres.shape
-    two = m == 2.0
-    a = 1.0 / (m - 1.0)
-    for b in range(BLOCK):
-        dmin[b] = np.inf
-    for j in range(n_clusters):
-        for b in range(BLOCK):
-            dt[j, b] = 0.0
-        for q in range(0, n_padded, _GROUP):
-            c0 = centres[j, q]
-            c1 = centres[j, q + 1]
-            c2 = centres[j, q + 2]
-            c3 = centres[j, q + 3]
+    @njit(inline="always")
+    def loop(tiles, n_samples, centres, m, lo, hi, u_all, compare, acc_num, acc_den, acc_lane):
+        """Points ``lo:hi`` (``lo`` a multiple of BLOCK): memberships into ``u_all`` (compared
+        first with the previous ones when ``compare``), sums into the accumulators.
+
+        A point on a centre (min(d) = 0, or every d_j overflowing to inf) gets r_j = 1 for the
+        closest centres and 0 for the others: it belongs to them alone, in equal shares.
+        """
+        n_clusters, n_padded = centres.shape
+        width = BLOCK + _ROW_PAD
+        dt = np.empty((n_clusters, width))
+        rt = np.empty((n_clusters, width))
+        et = rt if two else np.empty((n_clusters, width))  # e_j, then u_j
+        wt = np.empty((n_clusters, width))
+        lanes = np.empty((3, width))
+        dmin, inv_s, g = lanes[0], lanes[1], lanes[2]  # min(d), 1 / s, s ** (1 - m)
+        a = 1.0 / (m - 1.0)
+        for start in range(lo, hi, BLOCK):
+            nb = min(BLOCK, n_samples - start)
+            xt = tiles[start // BLOCK]
             for b in range(BLOCK):
-                e0 = xt[q, b] - c0
-                e1 = xt[q + 1, b] - c1
-                e2 = xt[q + 2, b] - c2
-                e3 = xt[q + 3, b] - c3
-                dt[j, b] = _fma(e3, e3, _fma(e2, e2, _fma(e1, e1, _fma(e0, e0, dt[j, b]))))
-        for b in range(BLOCK):
-            d = dt[j, b]
-            d_min = dmin[b]
-            dmin[b] = d if d < d_min else d_min
-    for b in range(BLOCK):
-        inv_s[b] = 0.0
-    for j in range(n_clusters):
-        for b in range(BLOCK):
-            d = dt[j, b]
-            d_min = dmin[b]
-            tie = 1.0 if d == d_min else 0.0
-            r = tie if (d_min == 0.0 or d_min == np.inf) else d_min / d
-            rt[j, b] = r
-            e = r if two else _exp(a * _log(r))
-            et[j, b] = e
-            inv_s[b] += e
-    for b in range(BLOCK):
-        s = inv_s[b]
-        inv_s[b] = 1.0 / s
-        g[b] = 1.0 / s if two else _exp((1.0 - m) * _log(s))
+                dmin[b] = np.inf
+            for j in range(n_clusters):
+                for b in range(BLOCK):
+                    dt[j, b] = 0.0
+                for q in range(0, n_padded, _GROUP):
+                    c0 = centres[j, q]
+                    c1 = centres[j, q + 1]
+                    c2 = centres[j, q + 2]
+                    c3 = centres[j, q + 3]
+                    x0 = xt[q]
+                    x1 = xt[q + 1]
+                    x2 = xt[q + 2]
+                    x3 = xt[q + 3]
+                    for b in range(BLOCK):
+                        e0 = x0[b] - c0
+                        e1 = x1[b] - c1
+                        e2 = x2[b] - c2
+                        e3 = x3[b] - c3
+                        dt[j, b] = _fma(e3, e3, _fma(e2, e2, _fma(e1, e1, _fma(e0, e0, dt[j, b]))))
+                for b in range(BLOCK):
+                    d = dt[j, b]
+                    d_min = dmin[b]
+                    dmin[b] = d if d < d_min else d_min
+            for b in range(BLOCK):
+                inv_s[b] = 0.0
+            for j in range(n_clusters):
+                for b in range(BLOCK):
+                    d = dt[j, b]
+                    d_min = dmin[b]
+                    tie = 1.0 if d == d_min else 0.0
+                    r = tie if (d_min == 0.0 or d_min == np.inf) else d_min / d
+                    rt[j, b] = r
+                    if two:
+                        inv_s[b] += r
+                    else:
+                        e = _exp(a * _log(r))
+                        et[j, b] = e
+                        inv_s[b] += e
+            for b in range(BLOCK):
+                s = inv_s[b]
+                inv_s[b] = 1.0 / s
+                g[b] = 1.0 / s if two else _exp((1.0 - m) * _log(s))
+                term = dmin[b] * g[b]
+                acc_lane[0, b] += term if b < nb else 0.0
+            for j in range(n_clusters):
+                for b in range(BLOCK):
+                    u = et[j, b] * inv_s[b]
+                    w = u * rt[j, b] * g[b]
+                    w = w if b < nb else 0.0
+                    wt[j, b] = w
+                    acc_den[j, b] += w
+                    et[j, b] = u
+                uj = u_all[j, start:]  # a slice: its index cannot be negative, loops vectorise
+                if compare:
+                    for b in range(nb):
+                        u = et[j, b]
+                        delta = abs(u - uj[b])
+                        change = acc_lane[1, b]
+                        acc_lane[1, b] = delta if delta > change else change
+                        uj[b] = u
+                else:
+                    for b in range(nb):
+                        uj[b] = et[j, b]
+            for j in range(n_clusters):
+                for f in range(acc_num.shape[1]):
+                    x = xt[f]
+                    for b in range(BLOCK):
+                        acc_num[j, f, b] = _fma(wt[j, b], x[b], acc_num[j, f, b])
+
+    return loop
+
+
+_loop_two = _chunk_loop(True)
+_loop_general = _chunk_loop(False)
 
 
 @_jit()
-def _pass_chunk(X, centres, m, bounds, k, u_all, compare, num, den, stats):  # pragma: no cover
+def _pass_chunk(
+    tiles, n_samples, centres, m, bounds, k, u_all, compare, num, den, stats
+):  # pragma: no cover
     """Chunk ``k`` of a pass for the (zero-padded) ``centres``; called by both pass kernels.
 
     Writes the chunk's memberships into ``u_all`` (c x n; compared first with the previous ones
     when ``compare``), the next centres' weighted sums ``num[k]`` and weights ``den[k]``, the
     objective ``stats[k, 0]`` and the largest membership change ``stats[k, 1]``.
     """
-    n_clusters, n_padded = centres.shape
-    n_features = X.shape[1]
-    width = BLOCK + _ROW_PAD  # row stride of the buffers: not a power of two
-    xt = np.zeros((n_padded, width))
-    dt = np.empty((n_clusters, width))
-    rt = np.empty((n_clusters, width))
-    et = np.empty((n_clusters, width))
-    wt = np.empty(width)
-    ut = np.empty(width)
-    lanes = np.empty((4, width))  # dmin, 1 / s, s ** (1 - m), objective term
+    n_clusters = centres.shape[0]
+    n_features = num.shape[2]
+    width = BLOCK + _ROW_PAD
     acc_num = np.zeros((n_clusters, n_features, width))
     acc_den = np.zeros((n_clusters, width))
     acc_lane = np.zeros((2, width))  # objective, largest change
-    dmin, inv_s, g, term = lanes[0], lanes[1], lanes[2], lanes[3]
     lo = bounds[k]
     hi = bounds[k + 1]
-    for start in range(lo, hi, BLOCK):
-        nb = min(BLOCK, hi - start)
-        for b in range(nb):
-            for f in range(n_features):
-                xt[f, b] = X[start + b, f]
-        for f in range(n_features):
-            for b in range(nb, BLOCK):
-                xt[f, b] = 0.0
-        _block_memberships(xt, centres, m, dt, rt, et, dmin, inv_s, g)
-        for b in range(BLOCK):
-            term[b] = dmin[b] * g[b] if b < nb else 0.0
-            acc_lane[0, b] += term[b]
-        for j in range(n_clusters):
-            for b in range(BLOCK):
-                u = et[j, b] * inv_s[b]
-                ut[b] = u
-                w = u * rt[j, b] * g[b]
-                w = w if b < nb else 0.0
-                wt[b] = w
-                acc_den[j, b] += w
-            if compare:
-                for b in range(nb):
-                    delta = abs(ut[b] - u_all[j, start + b])
-                    change = acc_lane[1, b]
-                    acc_lane[1, b] = delta if delta > change else change
-                    u_all[j, start + b] = ut[b]
-            else:
-                for b in range(nb):
-                    u_all[j, start + b] = ut[b]
-            for f in range(n_features):
-                for b in range(BLOCK):
-                    acc_num[j, f, b] = _fma(wt[b], xt[f, b], acc_num[j, f, b])
+    if m == 2.0:
+        _loop_two(tiles, n_samples, centres, m, lo, hi, u_all, compare, acc_num, acc_den, acc_lane)
+    else:
+        _loop_general(
+            tiles, n_samples, centres, m, lo, hi, u_all, compare, acc_num, acc_den, acc_lane
+        )
     objective = 0.0
     change = 0.0
     for b in range(BLOCK):
@@ -276,18 +297,43 @@ def _pass_chunk(X, centres, m, bounds, k, u_all, compare, num, den, stats):  # p
 
 
 @_jit(parallel=True)
-def fcm_pass_parallel(X, centres, m, bounds, u_all, compare, num, den, stats):  # pragma: no cover
+def fcm_pass_parallel(
+    tiles, n_samples, centres, m, bounds, u_all, compare, num, den, stats
+):  # pragma: no cover
     """All chunks of a pass, spread over numba's threads."""
     for k in prange(bounds.shape[0] - 1):
         # prange counts in uint64: an int64 index, so both kernels call one compiled chunk
-        _pass_chunk(X, centres, m, bounds, np.int64(k), u_all, compare, num, den, stats)
+        _pass_chunk(
+            tiles, n_samples, centres, m, bounds, np.int64(k), u_all, compare, num, den, stats
+        )
 
 
 @_jit()
-def fcm_pass_serial(X, centres, m, bounds, u_all, compare, num, den, stats):  # pragma: no cover
+def fcm_pass_serial(
+    tiles, n_samples, centres, m, bounds, u_all, compare, num, den, stats
+):  # pragma: no cover
     """All chunks of a pass, one after the other (same chunks, so the same bits)."""
     for k in range(bounds.shape[0] - 1):
-        _pass_chunk(X, centres, m, bounds, k, u_all, compare, num, den, stats)
+        _pass_chunk(tiles, n_samples, centres, m, bounds, k, u_all, compare, num, den, stats)
+
+
+@_jit(parallel=True)
+def tile(X, bounds, out):  # pragma: no cover - compiled
+    """Fill ``out`` (n_blocks x n_padded x BLOCK) with the rows of ``X`` in tiles: block ``i``
+    holds points ``i * BLOCK`` onwards feature-major, zero-padded to BLOCK points and n_padded
+    features. ``bounds`` are chunk bounds on multiples of BLOCK.
+    """
+    n_samples, n_features = X.shape
+    for k in prange(bounds.shape[0] - 1):
+        for start in range(bounds[k], bounds[k + 1], BLOCK):
+            nb = min(BLOCK, n_samples - start)
+            xt = out[start // BLOCK]
+            for b in range(nb):
+                for f in range(n_features):
+                    xt[f, b] = X[start + b, f]
+            for f in range(out.shape[1]):
+                for b in range(nb if f < n_features else 0, BLOCK):
+                    xt[f, b] = 0.0
 
 
 @_jit()
@@ -330,12 +376,17 @@ def argmax_columns(u, bounds, out):  # pragma: no cover - compiled
 
 
 #: The compiled entry points, whose disk-cache statistics tell whether a process compiled.
-KERNELS = (fcm_pass_parallel, fcm_pass_serial, _pass_chunk, combine, argmax_columns)
+KERNELS = (fcm_pass_parallel, fcm_pass_serial, _pass_chunk, combine, argmax_columns, tile)
+
+
+def n_padded(n_features: int) -> int:
+    """``n_features`` rounded up to a multiple of ``_GROUP``: the width of centres and tiles."""
+    return -(-n_features // _GROUP) * _GROUP
 
 
 def padded(centres: np.ndarray) -> np.ndarray:
-    """``centres`` with zero columns up to a multiple of ``_GROUP`` features (C order)."""
+    """``centres`` with zero columns up to :func:`n_padded` features (C order)."""
     n_clusters, n_features = centres.shape
-    out = np.zeros((n_clusters, -(-n_features // _GROUP) * _GROUP))
+    out = np.zeros((n_clusters, n_padded(n_features)))
     out[:, :n_features] = centres
     return out
