@@ -30,6 +30,11 @@ def test_report_has_embedded_figures_and_no_code(rendered: Path):
     assert "open_run(" not in html  # input cells are hidden
     assert not re.search(r'(?:src|href)="https?://', html), "the report must open offline"
     assert "Customer segmentation report" in html
+    # Every figure says what it shows to a screen reader: its section and its title.
+    texts = re.findall(r'<img alt="([^"]*)"', html)
+    assert len(texts) == html.count('src="data:image/png;base64,')
+    assert "Movement since the previous period: Segments (by id)" in texts
+    assert "The answer: segment sizes" in texts and "No description" not in html
 
 
 def _text(html: str) -> str:

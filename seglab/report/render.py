@@ -7,6 +7,8 @@ folder), so an installed seglab renders reports outside any checkout.
 from __future__ import annotations
 
 import hashlib
+import html
+import logging
 import re
 import shutil
 import sys
@@ -35,6 +37,7 @@ __all__ = [
     "ReportError",
     "execute",
     "export_html",
+    "figure_texts",
     "kernel_ahead",
     "render_key",
 ]
@@ -45,11 +48,16 @@ RENDERING_PACKAGES = (
     "matplotlib", "seaborn", "pandas", "numpy", "nbconvert", "nbformat", "papermill", "ipykernel",
     "ipython", "jinja2", "mistune",
 )  # fmt: skip
+#: The kernel's own log shows errors only: its start-up warning about unencrypted local TCP
+#: (ipykernel 7) means nothing to a report's reader and would print with every report.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 #: What the report notebook's first cell imports: a kernel started ahead imports it early.
 WARM_UP = (
     "import IPython.display, seglab.evaluate.agreement, seglab.features, seglab.report.cards, "
     "seglab.report.export, seglab.report.figures, seglab.report.notes, seglab.report.tables"
 )
+#: The alternative text nbconvert gives a figure that has none.
+NO_ALT = re.compile(r'alt="No description has been provided for this image"')
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I)
 
 
@@ -68,7 +76,7 @@ def kernel_ahead(start: bool = True) -> Iterator[AsyncKernelManager | None]:
         yield None
         return
     kernel = AsyncKernelManager(kernel_name="python3")
-    run_sync(kernel.start_kernel)()
+    run_sync(kernel.start_kernel)(extra_arguments=KERNEL_ARGUMENTS)
     client = kernel.client()
     client.start_channels()
     try:
@@ -106,6 +114,7 @@ def execute(
                 request_save_on_cell_execute=False,  # written once, at the end
                 kernel_name="python3",
                 km=kernel,
+                extra_arguments=KERNEL_ARGUMENTS,
             )
         except papermill.PapermillExecutionError as exc:
             failed.mkdir(parents=True, exist_ok=True)
@@ -136,7 +145,8 @@ def render_key(name: str) -> dict[str, object]:
 
 
 def export_html(notebook: Path) -> str:
-    """The executed notebook as self-contained HTML: no code cells, no prompts, figures inline.
+    """The executed notebook as self-contained HTML: no code cells, no prompts, figures inline,
+    each with an alternative text (:func:`figure_texts`).
 
     The template's scripts loaded from the network (MathJax, require.js) are removed: the report
     has no formulas or widgets, and it must open offline.
@@ -144,8 +154,30 @@ def export_html(notebook: Path) -> str:
     exporter = HTMLExporter(
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    exporter.log.setLevel(logging.ERROR)  # its warning on missing alternative texts: set below
+    executed = nbformat.read(notebook, as_version=4)
+    body, _ = exporter.from_notebook_node(executed)
+    texts = iter(figure_texts(executed))
+    body = NO_ALT.sub(lambda found: f'alt="{html.escape(next(texts, "figure"))}"', body)
     return EXTERNAL_SCRIPT.sub("", body)
+
+
+def figure_texts(notebook: nbformat.NotebookNode) -> list[str]:
+    """A short description of every figure of the notebook, in order: the section it is in and
+    the title its cell gives it, else the name of the figure function (``plots.elbow`` ->
+    "elbow")."""
+    texts, section = [], "report"
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            headings = [line for line in cell.source.splitlines() if line.startswith("#")]
+            section = headings[0].lstrip("#").strip() if headings else section
+            continue
+        figures = sum("image/png" in output.get("data", {}) for output in cell.get("outputs", []))
+        title = re.search(r'title="([^"]+)"', cell.source)
+        call = re.search(r"plots\.(\w+)\(", cell.source)
+        what = title[1] if title else call[1].replace("_", " ") if call else "figure"
+        texts += [f"{section}: {what}"] * figures
+    return texts
 
 
 def _user_error_names() -> set[str]:
