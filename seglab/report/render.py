@@ -51,6 +51,11 @@ RENDERING_PACKAGES = (
 #: The kernel's own log shows errors only: its start-up warning about unencrypted local TCP
 #: (ipykernel 7) means nothing to a report's reader and would print with every report.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: The log of a kernel started ahead and of its clients, errors only: papermill leaves open the
+#: client it makes for a kernel it did not start (the kernel is shut down with its block), and
+#: jupyter_client warns when that client is collected.
+KERNEL_LOG = logging.getLogger("seglab.report.kernel")
+KERNEL_LOG.setLevel(logging.ERROR)
 #: What the report notebook's first cell imports: a kernel started ahead imports it early.
 WARM_UP = (
     "import IPython.display, seglab.evaluate.agreement, seglab.features, seglab.report.cards, "
@@ -75,7 +80,7 @@ def kernel_ahead(start: bool = True) -> Iterator[AsyncKernelManager | None]:
     if not start:
         yield None
         return
-    kernel = AsyncKernelManager(kernel_name="python3")
+    kernel = AsyncKernelManager(kernel_name="python3", log=KERNEL_LOG)
     run_sync(kernel.start_kernel)(extra_arguments=KERNEL_ARGUMENTS)
     client = kernel.client()
     client.start_channels()
