@@ -135,5 +135,5 @@ def test_duckdb_holds_the_lines_of_a_small_input_only(tmp_path, lines, held):
     if held:
         assert float(table.amount.sum().execute()) == 6.0
     else:
-        with pytest.raises(Exception, match="lines.parquet"):
+        with pytest.raises(Exception, match=r"lines\.parquet"):
             table.amount.sum().execute()

@@ -230,18 +230,18 @@ def test_monthly_series_renders_and_a_broken_config_keeps_earlier_reports(
 def test_a_kernel_started_ahead_imports_the_report_modules_and_ends_with_its_block():
     from jupyter_core.utils import run_sync
 
-    with pytest.raises(KeyError):  # a failed run still shuts the kernel down
-        with kernel_ahead() as kernel:
-            client = kernel.blocking_client()
-            client.start_channels()
-            client.wait_for_ready(timeout=60)
-            printed = []
-            code = "import sys; print(sorted(m for m in sys.modules if m.startswith('seglab.re')))"
-            client.execute_interactive(
-                code, timeout=120, output_hook=lambda msg: printed.append(msg["content"])
-            )
-            client.stop_channels()
-            raise KeyError("the run failed")
+    # A failed run still shuts the kernel down.
+    with pytest.raises(KeyError), kernel_ahead() as kernel:
+        client = kernel.blocking_client()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        printed = []
+        code = "import sys; print(sorted(m for m in sys.modules if m.startswith('seglab.re')))"
+        client.execute_interactive(
+            code, timeout=120, output_hook=lambda msg: printed.append(msg["content"])
+        )
+        client.stop_channels()
+        raise KeyError("the run failed")
     text = "".join(content.get("text", "") for content in printed)
     assert "seglab.report.figures" in text and "seglab.report.export" in text
     assert not run_sync(kernel.is_alive)()
