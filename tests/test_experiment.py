@@ -10,7 +10,7 @@ from seglab.errors import ConfigError, DataError
 from seglab.evaluate.selection import solution_id
 from seglab.run.cache import Cache
 from seglab.run.config import load_config
-from seglab.run.grid import run_grid
+from seglab.run.grid import release_workers, run_grid
 from seglab.run.pipeline import run_experiments
 
 
@@ -237,3 +237,14 @@ def test_a_parallel_grid_gives_the_same_results_as_one_job(tmp_path):
     pd.testing.assert_frame_equal(every.gap, one.gap)
     for solution in one.results["solution"]:
         assert np.array_equal(every.labels(solution), one.labels(solution)), solution
+    # A run ends the pool after the choice instead of leaving it idle beside the maps.
+    assert _loky_workers()
+    release_workers()
+    assert not _loky_workers()
+
+
+def _loky_workers() -> list:
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    return [p for p in children if "popen_loky" in " ".join(p.cmdline())]

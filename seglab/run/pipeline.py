@@ -40,7 +40,7 @@ from seglab.run import store
 from seglab.run.cache import Cache, frame_fingerprint, make_key
 from seglab.run.choosing import choose
 from seglab.run.config import Config, as_config, resolve_as_of
-from seglab.run.grid import Grid, run_grid
+from seglab.run.grid import Grid, release_workers, run_grid
 
 __all__ = [
     "Provenance",
@@ -169,6 +169,7 @@ def run_segmentation(
         grid = run_grid(config, features.customers, cache, progress=progress)
     with _timed(timings, "choose"):
         choice = choose(config, grid, features, cache, progress=progress)
+        release_workers()
     with _timed(timings, "segmentation"):
         segmentation = _segment(config, grid, choice, features, prepared, earlier)
     with _timed(timings, "profile"):
