@@ -107,9 +107,9 @@ def test_an_unstable_leader_becomes_ineligible_and_the_next_one_is_measured(monk
 def test_the_statement_names_the_runner_up_the_disagreement_and_missing_structure():
     candidates = pd.DataFrame(
         [
-            {**_winner("value/x/k=4", "value", 3, 0.41, "40,30,20,10"), "balance": 0.9},
+            {**_winner("value/x/k=4", "value", 3, 0.414, "40,30,20,10"), "balance": 0.9},
             {**_winner("value/y/k=4", "value", 3, 0.40, "40,30,20,10"), "balance": 0.9},
-            {**_winner("value/z/k=2", "value", 4, 0.35, "50,50"), "balance": 1.0},
+            {**_winner("value/z/k=2", "value", 4, 0.411, "50,50"), "balance": 1.0},
         ]
     )
     candidates["k"] = [4, 4, 2]
@@ -123,6 +123,9 @@ def test_the_statement_names_the_runner_up_the_disagreement_and_missing_structur
                    constraints={"k": (2, 6)})  # fmt: skip
     assert text.startswith("Chosen among the solutions with k (2, 6): value/x/k=4: 3 of 5")
     assert "The best alternative, value/z/k=2, separates the customers less well" in text
+    # both silhouettes to the same precision: 0.41 against 0.411 would read as a contradiction
+    assert "silhouette 0.414 in the reference space" in text
+    assert "(silhouette 0.411)" in text
     assert "The criteria disagree: gap k = 2." in text
     assert "No clear cluster structure: the gap statistic finds no cluster structure" in text
 

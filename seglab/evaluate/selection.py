@@ -285,7 +285,7 @@ def explain(
         )
         parts.append(
             f"Chosen{within}: {best['solution']}: {agreed}, silhouette "
-            f"{best['reference_silhouette']:.2f} in the reference space of the "
+            f"{best['reference_silhouette']:.3f} in the reference space of the "
             f"'{best['feature_set']}' features ({_reference_space(best['algorithm'])}), "
             f"segment balance {best['balance']:.2f}."
         )
