@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from seglab.cluster import fuzzy, fuzzy_core, fuzzy_kernels
 from seglab.cluster.fuzzy import FuzzyCMeans, FuzzyCMeansConvergenceWarning
 from seglab.cluster.scaling import FeatureScaler, make_scaler
-from seglab.cluster.validation import ClusteringDataError, ClusteringParameterError
+from seglab.cluster.validation import ClusteringDataError, ClusteringParameterError, check_data
 from seglab.data import synth
 from seglab.errors import ConfigError, DataError, SeglabWarning
 from seglab.evaluate.validity import (
@@ -150,6 +150,18 @@ def test_fuzzy_cmeans_function_matches_scikit_fuzzy_and_the_estimators_bits(m):
     assert np.array_equal(found.memberships, model.memberships_)
     assert np.array_equal(found.labels, model.labels_)
     assert (found.n_iter, found.objective, found.converged) == (7, model.objective_, False)
+
+
+def test_the_input_check_takes_huge_finite_values_quietly_and_names_non_finite_rows():
+    # The check sums X first; a sum that overflows to inf must not refuse finite data.
+    X = np.array([[1e308, 1.0], [1e308, 2.0], [-3.0, 4.0], [0.0, 5.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_data(FuzzyCMeans(2), X, reset=True) is X
+    for bad in (np.nan, np.inf, -np.inf):
+        X[2, 1] = bad
+        with pytest.raises(ClusteringDataError, match=r"in 1 row\(s\), the first at \[2\]"):
+            check_data(FuzzyCMeans(2), X, reset=True)
 
 
 def test_fuzzy_cmeans_function_names_what_is_wrong():
@@ -346,6 +358,26 @@ def test_validity_indices_on_a_hand_computed_partition():
     assert modified_partition_coefficient(u) == pytest.approx(9 / 16)
     # J_2 = (1/9) * (4 + 4 + 36) + (1/4) * (1 + 9) = 133/18; closest centres 4 apart (16), n = 4
     assert xie_beni(X, u, centres, 2.0) == pytest.approx(133 / 18 / (4 * 16))
+
+
+def test_partition_indices_allocate_no_n_by_c_temporaries():
+    # The grid measures every fuzzy solution: at 1M customers and c = 8 each n x c temporary is
+    # 64 MB beside the fit's own. One column at a time, the indices stay well under u's size.
+    import tracemalloc
+
+    u = np.random.default_rng(0).dirichlet(np.ones(8), size=200_000)  # 12.8 MB
+    expected_pc = np.sum(u * u) / len(u)
+    expected_pe = -np.sum(u * np.log(u)) / len(u)
+    tracemalloc.start()
+    try:
+        for index, expected in ((partition_coefficient, expected_pc),
+                                (partition_entropy, expected_pe)):  # fmt: skip
+            tracemalloc.reset_peak()
+            held = tracemalloc.get_traced_memory()[0]
+            assert index(u) == pytest.approx(expected, rel=1e-12)
+            assert tracemalloc.get_traced_memory()[1] - held < u.nbytes / 2, index.__name__
+    finally:
+        tracemalloc.stop()
 
 
 def test_validity_indices_refuse_a_transposed_membership_matrix():

@@ -44,8 +44,9 @@ def check_data(estimator, X, *, reset: bool) -> np.ndarray:
         )
     except ValueError as error:
         raise ClusteringDataError(str(error)) from error
-    if np.isfinite(X.sum()):  # a NaN or an infinity makes the sum non-finite (4x faster)
-        return X
+    with np.errstate(all="ignore"):  # huge values may overflow the sum: then row by row
+        if np.isfinite(X.sum()):  # a NaN or an infinity makes the sum non-finite (4x faster)
+            return X
     finite = np.isfinite(X).all(axis=1)  # the sum may also have overflowed
     if not finite.all():
         rows = np.flatnonzero(~finite)

@@ -58,7 +58,8 @@ def partition_coefficient(u) -> float:
     0.75
     """
     u = _check_memberships(u)
-    return float(np.sum(u * u) / u.shape[0])
+    # a column at a time, here and below: no n x c temporaries (1M customers, c = 8: 64 MB each)
+    return float(sum(np.dot(column, column) for column in u.T) / u.shape[0])
 
 
 def partition_entropy(u) -> float:
@@ -81,8 +82,11 @@ def partition_entropy(u) -> float:
     0.346574
     """
     u = _check_memberships(u)
-    positive = u[u > 0]
-    return float(-np.sum(positive * np.log(positive)) / u.shape[0])
+    total = 0.0
+    for column in u.T:
+        positive = column[column > 0]
+        total -= float(np.dot(positive, np.log(positive)))
+    return total / u.shape[0]
 
 
 def modified_partition_coefficient(u) -> float:

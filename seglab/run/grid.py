@@ -206,6 +206,7 @@ def run_grid(
     ]
     notes += _pairs_left_out(scaled, feature_sets, grid)
     rows, solutions, hits = [], {}, 0
+    trim_heap()
     with workers():
         outputs = Parallel(n_jobs=grid.n_jobs, return_as="generator_unordered")(
             delayed(_run_job)(
@@ -233,6 +234,16 @@ def workers():
     ends them (a run does after the choice)."""
     follow = {"initializer": _follow_parent, "initargs": (os.getpid(),)}
     return parallel_config(backend="loky", idle_worker_timeout=10, **follow)
+
+
+def trim_heap() -> None:
+    """Hand the heap memory this process has freed back to the system before the workers start
+    beside it (glibc's ``malloc_trim``; elsewhere nothing). The stages before the grid free
+    more than the C library returns by itself: 0.13 GB of 1.6 with a million customers."""
+    if sys.platform.startswith("linux"):
+        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # absent from musl
+        if trim is not None:
+            trim(0)
 
 
 def release_workers() -> None:
@@ -367,24 +378,22 @@ def _fit_job(X, categorical, job, ks, params, cache_root, data_key, silhouette):
         # A tree is built once for every k; other algorithms fit each k apart, so one at a time:
         # only one solution's float64 memberships are held (1M customers, k = 8: 64 MB).
         batches = [missing] if ALGORITHMS.get(algorithm).tree else [[k] for k in missing]
-        fits = (
-            solution
-            for batch in batches
-            for solution in fit_many(
-                X, algorithm, batch, random_state=seed, categorical=categorical, **params
-            )
-        )
         with reuse_distances():
-            for solution in fits:
-                metrics = _metrics(X, categorical, solution, params, silhouette, seed)
-                meta = {
-                    **metrics, **solution.criteria, "fit_seconds": solution.seconds,
-                    "fit_notes": solution.notes, "fit_sampled": solution.sampled,
-                }  # fmt: skip
-                arrays = _compact(solution)
-                cache.save_arrays("solutions", keys[solution.k], meta, **arrays)
-                found[solution.k] = {**arrays, "meta": meta}
-                fitted[solution.k] = True
+            for batch in batches:
+                fits = fit_many(
+                    X, algorithm, batch, random_state=seed, categorical=categorical, **params
+                )
+                for solution in fits:
+                    metrics = _metrics(X, categorical, solution, params, silhouette, seed)
+                    meta = {
+                        **metrics, **solution.criteria, "fit_seconds": solution.seconds,
+                        "fit_notes": solution.notes, "fit_sampled": solution.sampled,
+                    }  # fmt: skip
+                    arrays = _compact(solution)
+                    cache.save_arrays("solutions", keys[solution.k], meta, **arrays)
+                    found[solution.k] = {**arrays, "meta": meta}
+                    fitted[solution.k] = True
+                del fits, solution  # the float64 memberships go before the next k is fitted
     rows, solutions = [], {}
     for k in ks:
         stored = found[k]
