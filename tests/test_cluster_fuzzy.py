@@ -388,7 +388,7 @@ def test_validity_indices_refuse_a_transposed_membership_matrix():
 
 
 # ---------------------------------------------------------------------------------------------
-# Compiled kernels: numba's disk cache, and the vectorisable log and exp they use
+# Compiled kernels: numba's disk cache, and the vectorisable float32 powers they use
 # ---------------------------------------------------------------------------------------------
 
 REPO_ROOT = Path(fuzzy.__file__).resolve().parents[2]
