@@ -176,7 +176,7 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
                 best_is_last = False
         centres, objective, n_iter, converged = best
         if not best_is_last:
-            core.memberships_to(X, centres, m, memberships)
+            core.memberships_to(tiled, centres, m, memberships)
         if not converged and self.tol > 0:
             warnings.warn(
                 f"FuzzyCMeans did not converge in max_iter={self.max_iter} iterations "
@@ -209,7 +209,7 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
         for start in range(0, X.shape[0], _PREDICT_ROWS):  # memory O(_PREDICT_ROWS x c)
             rows = X[start : start + _PREDICT_ROWS]
             u = np.empty((self.n_clusters, rows.shape[0]))
-            core.memberships_to(rows, self.cluster_centers_, float(self.m), u)
+            core.memberships_to(core.tiles(rows), self.cluster_centers_, float(self.m), u)
             labels[start : start + rows.shape[0]] = core.labels_of(u)
         return labels
 
@@ -228,7 +228,7 @@ class FuzzyCMeans(ClusterMixin, BaseEstimator):
         """
         X = self._new_data(X)
         u = np.empty((self.n_clusters, X.shape[0]))
-        core.memberships_to(X, self.cluster_centers_, float(self.m), u)
+        core.memberships_to(core.tiles(X), self.cluster_centers_, float(self.m), u)
         return u.T
 
     def _new_data(self, X) -> np.ndarray:

@@ -142,17 +142,18 @@ def pass_kernel(n_samples: int, n_features: int, n_clusters: int):
     return kernels.fcm_pass_serial
 
 
-def memberships_to(X: np.ndarray, centres: np.ndarray, m: float, out: np.ndarray) -> None:
-    """Fill ``out`` (c x n) with the memberships of the rows of ``X`` to ``centres``."""
-    n_samples, n_features = X.shape
-    n_clusters = centres.shape[0]
+def memberships_to(tiled: np.ndarray, centres: np.ndarray, m: float, out: np.ndarray) -> None:
+    """Fill ``out`` (c x n) with the memberships to ``centres`` of the points in ``tiled``
+    (:func:`tiles`: a fit passes the tiles it iterated on, predictions tile their rows)."""
+    n_clusters, n_features = centres.shape
+    n_samples = out.shape[1]
     num = np.empty((N_CHUNKS, n_clusters, n_features))
     den = np.empty((N_CHUNKS, n_clusters))
     stats = np.empty((N_CHUNKS, 2))
     kernel = pass_kernel(n_samples, n_features, n_clusters)
     bounds = chunk_bounds(n_samples)
     padded = kernels.padded(centres)
-    kernel(tiles(X), n_samples, padded, m, bounds, out, False, num, den, stats)
+    kernel(tiled, n_samples, padded, m, bounds, out, False, num, den, stats)
 
 
 def labels_of(u: np.ndarray) -> np.ndarray:
