@@ -135,6 +135,19 @@ def test_unparseable_dates_show_count_and_sample(tmp_path):
         io.load(_data(path, columns=MAPPING))
 
 
+def test_odd_values_among_day_first_dates_are_named_not_the_valid_dates(tmp_path):
+    # Dotted day-first dates and two values that are no date at all: the error names those two
+    # (before, it counted every dotted date as "not a date").
+    raw = _raw().assign(When=["13.01.2024 10:00", "unknown", "14.01.2024 09:30", "n/a"])
+    path = _write(raw, tmp_path / "tx.parquet")
+    with pytest.raises(
+        SchemaError,
+        match=r"'When' has 2 value\(s\) that are not dates \(e\.g\. 'n/a', 'unknown'\) among 2 "
+        r"written like '13\.01\.2024 10:00'\..*'%d\.%m\.%Y %H:%M' \(day first\)",
+    ):
+        io.load(_data(path, columns=MAPPING))
+
+
 def test_non_numeric_amount(tmp_path):
     path = _write(_raw().assign(Price=["1.5", "four", "2", "10"]), tmp_path / "tx.parquet")
     with pytest.raises(

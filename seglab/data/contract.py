@@ -375,6 +375,15 @@ def _to_timestamp(raw: ir.Table, column: str, source: str, date_format: str | No
     if n_numeric == n:
         first, second = (_whole(stats[k].iloc[0]) for k in ("first", "second"))
         return _numeric_dates(raw, column, source, first, second)
+    if n_numeric > n_iso:  # a few odd values among day/month dates: name those, not the rest
+        bad = text.notnull() & ~numeric.fill_null(False)
+        written = _sample(raw, column, numeric, n=1)
+        raise SchemaError(
+            f"{source}: column '{column}' has {n - n_numeric:,} value(s) that are not dates "
+            f"(e.g. {_quoted(_sample(raw, column, bad))}) among {n_numeric:,} written like "
+            f"{_quoted(written)}. Fix or remove those values (the order of day and month is "
+            f"then read from the data), or set data.date_format{_format_hint(written)}."
+        )
     bad = text.notnull() & iso.isnull()
     sample = _sample(raw, column, bad)
     raise SchemaError(
