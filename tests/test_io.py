@@ -100,6 +100,18 @@ def test_cleaning_policy_counts_every_rule(tmp_path):
     assert tx.loc[tx["order_id"] == "C4", "is_return"].item()
 
 
+def test_the_duplicate_count_warns_when_no_product_column_tells_lines_apart(tmp_path):
+    path = _write(_policy_log(), tmp_path / "tx.parquet")
+    with_products = _account(io.load(_data(path, preset="uci_online_retail")))
+    assert with_products.loc["duplicate_line", "reason"] == "exact repeat of an earlier line"
+    without = _write(_policy_log().drop(columns="StockCode"), tmp_path / "no_products.parquet")
+    account = _account(io.load(_data(without, preset="uci_online_retail")))
+    assert (
+        "no product column: lines of different products may look alike"
+        in (account.loc["duplicate_line", "reason"])
+    )
+
+
 def test_duplicates_and_cancellations_can_be_dropped(tmp_path):
     path = _write(_policy_log(), tmp_path / "tx.parquet")
     cleaning = {"drop_duplicates": True, "cancellations": "drop"}

@@ -145,7 +145,9 @@ def clean(table: ir.Table, policy: CleaningPolicy) -> tuple[ir.Table, CleaningAc
     rules = _rules(table, policy, marked, returns_reason)
     account, kept = _count(table, rules)
     if set(LINE_KEYS) <= columns:
-        kept = _duplicates(table, kept, policy.drop_duplicates, account).drop(*LINE_KEYS)
+        products = "product_id" in columns
+        kept = _duplicates(table, kept, policy.drop_duplicates, products, account)
+        kept = kept.drop(*LINE_KEYS)
     if policy.logistic_minimum > 0:
         kept = _apply_logistic_minimum(kept, policy.logistic_minimum, columns, account)
     return kept, account
@@ -211,8 +213,12 @@ def _money(table: ir.Table) -> ir.DecimalColumn:
     return finite(table.amount).ifelse(table.amount, ibis.null("float64")).cast(MONEY)
 
 
-def _duplicates(table: ir.Table, kept: ir.Table, drop: bool, account: CleaningAccount) -> ir.Table:
-    """Count exact repeats of a line in the input; drop them from `kept` when asked to."""
+def _duplicates(
+    table: ir.Table, kept: ir.Table, drop: bool, products: bool, account: CleaningAccount
+) -> ir.Table:
+    """Count exact repeats of a line in the input; drop them from `kept` when asked to. Without
+    a product column (`products` False) the reason says that different products may look alike:
+    on Online Retail without its product columns, 237,168 lines repeat another, not 5,268."""
     # Copies are identical lines, so any one's amount is each one's: no division needed.
     copies = table.group_by(*LINE_KEYS).aggregate(n=table.count(), one=_money(table).max())
     extra = copies.filter(copies.n > 1)
@@ -228,6 +234,8 @@ def _duplicates(table: ir.Table, kept: ir.Table, drop: bool, account: CleaningAc
         removed = (before[0] - after[0], before[1] - after[1])
     action = "drop" if drop else "keep"
     reason = "exact repeat of an earlier line"
+    if not products:
+        reason += " (no product column: lines of different products may look alike)"
     account.record("duplicate_line", action, reason, counts["rows"], counts["revenue"], *removed)
     return kept
 
